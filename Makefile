@@ -1,0 +1,49 @@
+# Trial Check. `make run` serves the app on 127.0.0.1:5000; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app webapp
+
+.PHONY: run test install install-test translations extract-messages update-translations db clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+# Compiled catalogs (.mo) are build output, made from translations/*/LC_MESSAGES/*.po.
+translations: $(VENV)/.installed
+	@if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+	  $(BIN)/pybabel compile --statistics -d translations; fi
+
+extract-messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k lazy_gettext -o translations/messages.pot .
+
+update-translations: extract-messages
+	$(BIN)/pybabel update -i translations/messages.pot -d translations
+
+db: $(VENV)/.installed
+	$(FLASK) db upgrade
+	$(FLASK) catalog load --if-empty
+
+run: install translations db
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install-test translations
+	./scripts/ensure-system-packages.sh
+	TEST_POSTGRES_URL=$$(./scripts/ensure-postgres.sh) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info tests/artifacts

@@ -1,0 +1,145 @@
+"""Shared fixtures: an app per database backend, a client, a CLI runner, a screener helper.
+
+Database-touching tests run against SQLite and, when TEST_POSTGRES_URL is set (as
+`make test` does after starting the local server), against a real PostgreSQL too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from typing import Any
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from webapp import create_app
+from webapp.catalog.service import load_catalog, read_bundled_catalog
+from webapp.config import database_url_from
+from webapp.extensions import db
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database backends: {', '.join(BACKENDS)}"
+
+
+def reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    url = database_url_from(POSTGRES_URL)
+    reset_postgres(url)
+    return url
+
+
+def make_app(database_url: str, tmp_path, **overrides: Any):
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-only-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        **overrides,
+    }
+    os.environ["TRIALCHECK_INSTANCE_PATH"] = str(tmp_path / "instance")
+    return create_app(config)
+
+
+@pytest.fixture
+def empty_app(database_url, tmp_path):
+    """An app whose database is migrated to the newest schema but holds no catalog."""
+    app = make_app(database_url, tmp_path)
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(empty_app):
+    with empty_app.app_context():
+        load_catalog(read_bundled_catalog())
+    return empty_app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+class Screener:
+    """Drives the questionnaire through the test client the way a browser would."""
+
+    def __init__(self, client, lang: str = "en"):
+        self.client = client
+        self.lang = lang
+
+    def csrf_token(self, question_id: str = "conditions") -> str:
+        page = self.client.get(f"/{self.lang}/questions/{question_id}", follow_redirects=True)
+        match = CSRF.search(page.get_data(as_text=True))
+        assert match, "the question page has a CSRF token"
+        return match.group(1)
+
+    def answer(self, question_id: str, change: bool = False, **fields: Any):
+        data = {"csrf_token": self.csrf_token(question_id), **fields}
+        query = "?change=1" if change else ""
+        return self.client.post(f"/{self.lang}/questions/{question_id}{query}", data=data)
+
+    def answer_all(self, answers: dict[str, dict[str, Any]]):
+        response = None
+        for question_id, fields in answers.items():
+            response = self.answer(question_id, **fields)
+            assert response.status_code == 302, (question_id, response.get_data(as_text=True)[:2000])
+        return response
+
+    def results_html(self, query: str = "") -> str:
+        response = self.client.get(f"/{self.lang}/results{query}")
+        assert response.status_code == 200, response.location
+        return response.get_data(as_text=True)
+
+
+@pytest.fixture
+def screener(client):
+    return Screener(client)
+
+
+def months_ago(months: int, today: date | None = None) -> dict[str, str]:
+    """Form fields for a diagnosis `months` whole calendar months before today."""
+    today = today or date.today()
+    index = today.year * 12 + today.month - 1 - months
+    return {"month": str(index % 12 + 1), "year": str(index // 12)}
+
+
+TRIAL_CARD = re.compile(
+    r'data-trial="(?P<trial>[^"]+)" data-verdict="(?P<verdict>[^"]+)" data-status="(?P<status>[^"]+)"'
+)
+
+
+def verdicts(html: str) -> dict[str, str]:
+    return {m["trial"]: m["verdict"] for m in TRIAL_CARD.finditer(html)}
+
+
+def card(html: str, registry_id: str) -> str:
+    """The HTML of one trial card."""
+    start = html.index(f'data-trial="{registry_id}"')
+    return html[start:html.index("</article>", start)]

@@ -1,0 +1,95 @@
+"""Trial Check: a plain-language clinical-trial pre-screener (Flask app factory)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, current_app, g, request
+
+from . import config
+from .extensions import babel, csrf, db, migrate
+from .sessions import ScreeningSessionInterface
+
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=os.environ.get("TRIALCHECK_INSTANCE_PATH") or None,
+    )
+    configure(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    register_security_headers(app)
+    register_template_filters(app)
+    return app
+
+
+def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
+    app.config.from_object(config.Defaults)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        if os.environ.get("SECRET_KEY"):
+            app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    else:
+        app.config.from_mapping(test_config)
+    app.config.setdefault("SQLALCHEMY_DATABASE_URI", config.database_url(app.instance_path))
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)
+    app.session_interface = ScreeningSessionInterface()
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS)
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+
+
+def select_locale() -> str:
+    lang = g.get("lang_code")
+    return lang if lang in current_app.config["LANGUAGES"] else "en"
+
+
+def register_blueprints(app: Flask) -> None:
+    from .errors import bp as errors_bp
+    from .screener import bp as screener_bp
+    from .site import bp as site_bp
+
+    app.register_blueprint(site_bp)
+    app.register_blueprint(screener_bp)
+    app.register_blueprint(errors_bp)
+
+
+def register_template_filters(app: Flask) -> None:
+    from .content import render_markdown
+
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.add_extension("jinja2.ext.do")
+
+
+def register_commands(app: Flask) -> None:
+    from .catalog.cli import catalog_cli
+
+    app.cli.add_command(catalog_cli)
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def add_security_headers(response):  # type: ignore[no-untyped-def]
+        headers = response.headers
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'",
+        )
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if request.is_secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response

@@ -1,0 +1,1 @@
+"""The trial and education-page catalog: database models, loading and exporting."""

@@ -1,0 +1,48 @@
+"""`flask --app webapp catalog load|export`: the bundled catalog file and exports."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import AppGroup
+
+from . import service
+from .schema import CatalogError
+
+catalog_cli = AppGroup("catalog", help="Load or export the trial and education-page catalog.")
+
+
+@catalog_cli.command("load")
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--if-empty", is_flag=True, help="Load only when the database holds no catalog yet.")
+def load_command(path: str | None, if_empty: bool) -> None:
+    """Load PATH, or the bundled catalog when no PATH is given."""
+    if if_empty and not service.catalog_is_empty():
+        click.echo("The catalog is already loaded; nothing to do.")
+        return
+    try:
+        if path:
+            with open(path, encoding="utf-8") as handle:
+                document = service.parse_catalog(handle.read())
+        else:
+            document = service.read_bundled_catalog()
+        report = service.load_catalog(document)
+    except CatalogError as error:
+        raise click.ClickException(f"The catalog was not loaded: {error}") from None
+    click.echo(
+        f"Catalog {report.catalog_version}: {len(report.created)} added, "
+        f"{len(report.updated)} updated, {len(report.unchanged)} unchanged."
+    )
+
+
+@catalog_cli.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (default: standard output).")
+def export_command(output: str | None) -> None:
+    """Write the catalog in the bundled file's format."""
+    text = service.dump_catalog(service.export_catalog())
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)

@@ -1,0 +1,84 @@
+"""Database tables for the catalog. Patient answers never go here.
+
+Texts a person reads are kept per language in JSON columns, shaped
+{"en": {"title": ..., "summary": ..., "reviewed": false}, ...}, so a new language is new
+data rather than new columns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+
+
+class Trial(db.Model):
+    __tablename__ = "trial"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    registry_id: Mapped[str] = mapped_column(String(32), unique=True)
+    registry_url: Mapped[str | None] = mapped_column(String(500))
+    acronym: Mapped[str | None] = mapped_column(String(100))
+    official_title: Mapped[str] = mapped_column(Text)
+    sponsor: Mapped[str | None] = mapped_column(String(300))
+    phase: Mapped[str | None] = mapped_column(String(50))
+    # ClinicalTrials.gov overallStatus, e.g. RECRUITING or ACTIVE_NOT_RECRUITING.
+    status: Mapped[str] = mapped_column(String(40))
+    # "YYYY-MM-DD" or "YYYY-MM": registries often give a month only.
+    status_verified: Mapped[str | None] = mapped_column(String(10))
+    site: Mapped[str | None] = mapped_column(String(300))
+    site_city: Mapped[str | None] = mapped_column(String(200))
+    # Condition tags from the screener's condition question (type1, chronic_pancreatitis, ...).
+    conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    facts_checked: Mapped[str | None] = mapped_column(String(10))
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    criteria: Mapped[list[Criterion]] = relationship(
+        back_populates="trial",
+        order_by="Criterion.position",
+        cascade="all, delete-orphan",
+    )
+
+
+class Criterion(db.Model):
+    __tablename__ = "criterion"
+    __table_args__ = (UniqueConstraint("trial_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trial.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    fact: Mapped[str | None] = mapped_column(String(60))
+    operator: Mapped[str] = mapped_column(String(40))
+    value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # {"en": {"description": ..., "if_not_met": ...}}
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str | None] = mapped_column(Text)
+
+    trial: Mapped[Trial] = relationship(back_populates="criteria")
+
+
+class EducationPage(db.Model):
+    __tablename__ = "education_page"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # {"en": {"title": ..., "summary": ..., "body": <Markdown>, "reviewed": false}}
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CatalogInfo(db.Model):
+    """Facts about the loaded catalog itself, such as the bundled file's version."""
+
+    __tablename__ = "catalog_info"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

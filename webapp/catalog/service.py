@@ -1,0 +1,254 @@
+"""Catalog services: load and export the catalog file, and read trials for screening.
+
+Loading is idempotent: trials are matched by registry id and pages by slug, updated in
+place, and the whole load is one transaction, so a bad file writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..core.engine import Criterion as CoreCriterion
+from ..core.engine import Operator
+from ..core.screening import TrialSpec, relates_to
+from ..core.questions import Answers
+from ..extensions import db
+from .models import CatalogInfo, Criterion, EducationPage, Trial
+from .schema import FORMAT, FORMAT_VERSION, CatalogError, validate_catalog
+
+BUNDLED_CATALOG = "catalog.json"
+DEFAULT_LANGUAGE = "en"
+
+TRIAL_FIELDS = (
+    "registry_id", "registry_url", "acronym", "official_title", "sponsor", "phase", "status",
+    "status_verified", "site", "site_city", "conditions", "contacts", "sources",
+    "facts_checked", "texts",
+)
+PAGE_FIELDS = ("slug", "conditions", "sources", "texts")
+
+
+@dataclass
+class LoadReport:
+    catalog_version: str
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+def read_bundled_catalog() -> dict[str, Any]:
+    text = resources.files("webapp.catalog.data").joinpath(BUNDLED_CATALOG).read_text("utf-8")
+    return parse_catalog(text)
+
+
+def parse_catalog(text: str) -> dict[str, Any]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CatalogError(f"not valid JSON (line {error.lineno}, column {error.colno})") from None
+    validate_catalog(document)
+    return document
+
+
+def dump_catalog(document: dict[str, Any]) -> str:
+    """The one canonical text form, so export -> load -> export gives identical bytes."""
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def catalog_is_empty() -> bool:
+    return db.session.scalar(select(Trial.id).limit(1)) is None and (
+        db.session.scalar(select(EducationPage.id).limit(1)) is None
+    )
+
+
+def load_catalog(document: dict[str, Any]) -> LoadReport:
+    validate_catalog(document)
+    report = LoadReport(catalog_version=document["catalog_version"])
+    try:
+        trials = {t.registry_id: t for t in db.session.scalars(
+            select(Trial).options(selectinload(Trial.criteria)))}
+        for position, item in enumerate(document["trials"]):
+            trial = trials.get(item["registry_id"])
+            _sort_into(report, item["registry_id"], trial, _trial_record(trial), item, position)
+            if trial is None:
+                trial = Trial()
+                db.session.add(trial)
+            _apply_trial(trial, item, position)
+        pages = {p.slug: p for p in db.session.scalars(select(EducationPage))}
+        for position, item in enumerate(document["education_pages"]):
+            page = pages.get(item["slug"])
+            _sort_into(report, item["slug"], page, _page_record(page), item, position)
+            if page is None:
+                page = EducationPage()
+                db.session.add(page)
+            for key in PAGE_FIELDS:
+                setattr(page, key, item[key])
+            page.position = position
+        info = db.session.get(CatalogInfo, "catalog_version") or CatalogInfo(key="catalog_version")
+        info.value = document["catalog_version"]
+        db.session.add(info)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return report
+
+
+def _sort_into(report: LoadReport, key: str, existing: Any, current: Any,
+               item: dict[str, Any], position: int) -> None:
+    if existing is None:
+        report.created.append(key)
+    elif current == _normalised(item) and existing.position == position:
+        report.unchanged.append(key)
+    else:
+        report.updated.append(key)
+
+
+def _normalised(item: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(dump_catalog(item))
+
+
+def _apply_trial(trial: Trial, item: dict[str, Any], position: int) -> None:
+    for key in TRIAL_FIELDS:
+        setattr(trial, key, item.get(key) if key not in ("contacts",) else item.get(key, []))
+    trial.position = position
+    # Criteria are replaced whole; flush the removals first so positions can be reused.
+    trial.criteria.clear()
+    db.session.flush()
+    for index, entry in enumerate(item["criteria"]):
+        trial.criteria.append(Criterion(
+            position=index,
+            fact=entry.get("fact"),
+            operator=entry["operator"],
+            value=entry.get("value") or {},
+            texts=entry["texts"],
+            source=entry.get("source"),
+        ))
+
+
+def _trial_record(trial: Trial | None) -> dict[str, Any] | None:
+    if trial is None:
+        return None
+    record = {key: getattr(trial, key) for key in TRIAL_FIELDS}
+    record["criteria"] = [
+        {"fact": c.fact, "operator": c.operator, "value": c.value, "texts": c.texts,
+         "source": c.source}
+        for c in trial.criteria
+    ]
+    return _normalised(record)
+
+
+def _page_record(page: EducationPage | None) -> dict[str, Any] | None:
+    if page is None:
+        return None
+    return _normalised({key: getattr(page, key) for key in PAGE_FIELDS})
+
+
+def export_catalog() -> dict[str, Any]:
+    info = db.session.get(CatalogInfo, "catalog_version")
+    trials = db.session.scalars(
+        select(Trial).options(selectinload(Trial.criteria)).order_by(Trial.position, Trial.id))
+    pages = db.session.scalars(select(EducationPage).order_by(EducationPage.position, EducationPage.id))
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "catalog_version": info.value if info else "unversioned",
+        "trials": [_trial_record(t) for t in trials],
+        "education_pages": [_page_record(p) for p in pages],
+    }
+
+
+# --- reading the catalog for patients -------------------------------------------------------
+
+
+def localised(texts: dict[str, Any], lang: str) -> tuple[dict[str, Any], bool]:
+    """The texts in `lang`, or English with a flag saying it is a fallback."""
+    if lang in texts:
+        return texts[lang], False
+    return texts.get(DEFAULT_LANGUAGE, {}), lang != DEFAULT_LANGUAGE
+
+
+@dataclass(frozen=True)
+class TrialCard:
+    """What the results page shows of one trial, in the reader's language."""
+
+    registry_id: str
+    registry_url: str | None
+    acronym: str | None
+    official_title: str
+    sponsor: str | None
+    status: str
+    status_verified: str | None
+    site: str | None
+    site_city: str | None
+    contacts: list[dict[str, Any]]
+    sources: list[dict[str, Any]]
+    facts_checked: str | None
+    title: str
+    summary: str
+    involves: str | None
+    untranslated: bool
+
+
+def trial_specs(lang: str) -> list[TrialSpec]:
+    """Every listed trial as the engine's TrialSpec, carrying its card for display."""
+    trials = db.session.scalars(
+        select(Trial).options(selectinload(Trial.criteria)).order_by(Trial.position, Trial.id))
+    specs = []
+    for trial in trials:
+        texts, untranslated = localised(trial.texts, lang)
+        card = TrialCard(
+            registry_id=trial.registry_id, registry_url=trial.registry_url,
+            acronym=trial.acronym, official_title=trial.official_title, sponsor=trial.sponsor,
+            status=trial.status, status_verified=trial.status_verified, site=trial.site,
+            site_city=trial.site_city, contacts=trial.contacts or [], sources=trial.sources or [],
+            facts_checked=trial.facts_checked, title=texts.get("title", trial.official_title),
+            summary=texts.get("summary", ""), involves=texts.get("involves"),
+            untranslated=untranslated,
+        )
+        criteria = []
+        for row in trial.criteria:
+            words, _ = localised(row.texts, lang)
+            criteria.append(CoreCriterion(
+                fact=row.fact, operator=Operator(row.operator), value=row.value or {},
+                description=words.get("description", ""), if_not_met=words.get("if_not_met"),
+            ))
+        specs.append(TrialSpec(trial.registry_id, trial.status, tuple(trial.conditions),
+                               tuple(criteria), payload=card))
+    return specs
+
+
+@dataclass(frozen=True)
+class PageView:
+    slug: str
+    title: str
+    summary: str
+    body: str
+    sources: list[dict[str, Any]]
+    conditions: list[str]
+    untranslated: bool
+
+
+def _page_view(page: EducationPage, lang: str) -> PageView:
+    texts, untranslated = localised(page.texts, lang)
+    return PageView(page.slug, texts.get("title", page.slug), texts.get("summary", ""),
+                    texts.get("body", ""), page.sources or [], page.conditions or [], untranslated)
+
+
+def education_pages(lang: str) -> list[PageView]:
+    pages = db.session.scalars(select(EducationPage).order_by(EducationPage.position, EducationPage.id))
+    return [_page_view(p, lang) for p in pages]
+
+
+def education_page(slug: str, lang: str) -> PageView | None:
+    page = db.session.scalar(select(EducationPage).where(EducationPage.slug == slug))
+    return _page_view(page, lang) if page else None
+
+
+def pages_for_answers(answers: Answers, lang: str) -> list[PageView]:
+    return [p for p in education_pages(lang) if relates_to(p.conditions, answers)]

@@ -1,0 +1,20 @@
+"""Renders staff-written Markdown to safe HTML: markdown-it for parsing, nh3 for sanitising."""
+
+from __future__ import annotations
+
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+ALLOWED_TAGS = {"p", "h2", "h3", "h4", "ul", "ol", "li", "strong", "em", "a", "blockquote",
+                "code", "br", "table", "thead", "tbody", "tr", "th", "td"}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
+
+
+def render_markdown(text: str) -> Markup:
+    html = _markdown.render(text or "")
+    clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
+    return Markup(clean)

@@ -1,0 +1,55 @@
+"""Friendly error pages in the reader's language; never a stack trace."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, session, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+bp = Blueprint("errors", __name__)
+
+MESSAGES = {
+    400: (_l("Something was wrong with that request"),
+          _l("Please go back and try again.")),
+    404: (_l("Page not found"),
+          _l("Check the address, or start from the beginning.")),
+    405: (_l("That did not work"),
+          _l("Please go back and try again.")),
+    413: (_l("That was too much to send"),
+          _l("Please go back and send a shorter answer.")),
+    500: (_l("Sorry, something went wrong on our side"),
+          _l("Your answers are safe in your browser. Please try again in a few minutes.")),
+}
+
+
+def _render(code: int):  # type: ignore[no-untyped-def]
+    if g.get("lang_code") not in current_app.config["LANGUAGES"]:
+        g.lang_code = "en"
+    title, advice = MESSAGES.get(code, MESSAGES[400])
+    return render_template("errors/error.html", code=code, title=title, advice=advice,
+                           languages=current_app.config["LANGUAGES"]), code
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+    if getattr(session, "unreadable", False) or not session.get("csrf_token"):
+        # The cookie was tampered with, expired, or never sent: start again, and say so.
+        session.unreadable = False
+        if g.get("lang_code") not in current_app.config["LANGUAGES"]:
+            g.lang_code = "en"
+        flash(gettext("We could not read your saved answers, so we started a new screening."))
+        return redirect(url_for("screener.start", lang_code=g.lang_code))
+    return _render(400)
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    return _render(error.code or 500)
+
+
+@bp.app_errorhandler(Exception)
+def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
+    current_app.logger.exception("unhandled error", exc_info=error)
+    return _render(InternalServerError.code)

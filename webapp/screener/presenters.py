@@ -1,0 +1,118 @@
+"""Plain-language wording for answers, verdicts, reasons, statuses and dates."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from babel.dates import format_skeleton
+from flask_babel import format_date, get_locale, gettext, lazy_gettext as _l
+
+from ..core.dates import YearMonth
+from ..core.engine import CriterionResult, Outcome, Unknown, Verdict
+from ..core.questions import NOT_SURE, Kind, Question
+
+VERDICT_HEADINGS = {
+    Verdict.FIT: _l("May be a fit"),
+    Verdict.CHECK: _l("Might be a fit – the study team would need to check"),
+    Verdict.UNLIKELY: _l("Probably not a fit"),
+}
+VERDICT_INTROS = {
+    Verdict.FIT: _l("Your answers match everything we could check. "
+                    "The study team still decides who can join."),
+    Verdict.CHECK: _l("Nothing in your answers rules these out. "
+                      "Some things can only be checked by the study team."),
+    Verdict.UNLIKELY: _l("At least one of your answers does not match what these studies need."),
+}
+VERDICT_SHORT = {
+    Verdict.FIT: _l("May be a fit"),
+    Verdict.CHECK: _l("Might be a fit"),
+    Verdict.UNLIKELY: _l("Probably not a fit"),
+}
+OUTCOME_LABELS = {
+    Outcome.MET: _l("Matches your answers"),
+    Outcome.NOT_MET: _l("Does not match your answers"),
+    Outcome.UNKNOWN: _l("The study team will check"),
+}
+UNKNOWN_REASONS = {
+    Unknown.NOT_SURE: _l("You said you are not sure. The study team will check."),
+    Unknown.NOT_ASKED: _l("We did not ask about this. The study team will check."),
+    Unknown.STUDY_TEAM_CHECKS: _l("Only the study team can check this."),
+    Unknown.LAB_TEST: _l("Only a blood test can show this. The study team will check."),
+    Unknown.DISPUTED_LIMIT: _l("Sources give different limits here. The study team will check."),
+    Unknown.EDGE_MONTH: _l("Your answer is right at the limit. The study team will check."),
+}
+# ClinicalTrials.gov overall statuses, in plain words.
+STATUS_LABELS = {
+    "RECRUITING": _l("Looking for people to join now"),
+    "NOT_YET_RECRUITING": _l("Will start looking for people soon"),
+    "ENROLLING_BY_INVITATION": _l("Only people who are invited can join"),
+    "ACTIVE_NOT_RECRUITING": _l("Still running, but not taking new people"),
+    "COMPLETED": _l("Finished"),
+    "SUSPENDED": _l("Paused for now"),
+    "TERMINATED": _l("Stopped early"),
+    "WITHDRAWN": _l("Stopped before anyone joined"),
+    "AVAILABLE": _l("Available outside a study"),
+    "NO_LONGER_AVAILABLE": _l("No longer available"),
+    "TEMPORARILY_NOT_AVAILABLE": _l("Not available for now"),
+    "APPROVED_FOR_MARKETING": _l("Approved for sale"),
+    "WITHHELD": _l("Status not shared"),
+    "UNKNOWN": _l("Status not known"),
+}
+
+
+# Registry searches offered when nothing fits: (label, ClinicalTrials.gov condition query).
+REGISTRY_SEARCHES = {
+    "type1": (_l("type 1 diabetes"), "Type 1 Diabetes"),
+    "type2": (_l("type 2 diabetes"), "Type 2 Diabetes"),
+    "chronic_pancreatitis": (_l("chronic pancreatitis"), "Chronic Pancreatitis"),
+}
+
+
+def registry_searches(conditions: list[str]) -> list[tuple[str, str]]:
+    """Searches for the conditions chosen, or for all of them when none of these was chosen."""
+    chosen = [c for c in REGISTRY_SEARCHES if c in conditions] or list(REGISTRY_SEARCHES)
+    return [(str(REGISTRY_SEARCHES[c][0]), REGISTRY_SEARCHES[c][1]) for c in chosen]
+
+
+def status_label(status: str) -> str:
+    return str(STATUS_LABELS.get(status, STATUS_LABELS["UNKNOWN"]))
+
+
+def reason_detail(result: CriterionResult) -> str | None:
+    if result.outcome is Outcome.UNKNOWN and result.unknown_because is not None:
+        return str(UNKNOWN_REASONS[result.unknown_because])
+    if result.outcome is Outcome.NOT_MET:
+        return result.criterion.if_not_met
+    return None
+
+
+def month_year(value: YearMonth) -> str:
+    return format_skeleton("yMMMM", date(value.year, value.month, 1), locale=get_locale())
+
+
+def registry_date(text: str | None) -> str:
+    """'2024-08' -> 'August 2024', '2026-04-22' -> 'April 22, 2026' in the reader's locale."""
+    if not text:
+        return gettext("not known")
+    parts = [int(p) for p in text.split("-")]
+    if len(parts) == 2:
+        return month_year(YearMonth(parts[0], parts[1]))
+    return format_date(date(*parts), format="long")
+
+
+def month_names() -> list[tuple[str, str]]:
+    return [(str(m), format_skeleton("MMMM", date(2000, m, 1), locale=get_locale()))
+            for m in range(1, 13)]
+
+
+def answer_text(question: Question, value: Any) -> str:
+    if value == NOT_SURE:
+        return gettext("Not sure")
+    if question.kind is Kind.MONTH_YEAR:
+        return month_year(YearMonth.parse(value))
+    if question.kind is Kind.WHOLE_NUMBER:
+        return str(value)
+    values = value if isinstance(value, list) else [value]
+    labels = [gettext(o.label) for o in question.options if o.value in values]
+    return ", ".join(labels)

@@ -1,0 +1,183 @@
+"""Patient-facing views. Thin: read the form, call the core or a service, render or redirect."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
+                   session, url_for)
+from flask_babel import gettext
+
+from ..catalog import service as catalog
+from ..core import questions as q
+from ..core.engine import Verdict
+from ..core.screening import screen, status_is_stale
+from . import presenters
+from .answers import clear_answers, current_answers, save_answers
+from .forms import form_class
+
+bp = Blueprint("screener", __name__, url_prefix="/<lang_code>")
+
+
+def today() -> date:
+    return date.today()
+
+
+@bp.url_defaults
+def add_language_code(endpoint: str, values: dict) -> None:
+    if "lang_code" not in values and current_app.url_map.is_endpoint_expecting(endpoint, "lang_code"):
+        values["lang_code"] = g.get("lang_code") or "en"
+
+
+@bp.url_value_preprocessor
+def pull_language_code(endpoint: str | None, values: dict | None) -> None:
+    g.lang_code = (values or {}).pop("lang_code", None)
+
+
+@bp.before_request
+def check_language_and_session():  # type: ignore[no-untyped-def]
+    if g.lang_code not in current_app.config["LANGUAGES"]:
+        g.lang_code = None
+        abort(404)
+    if getattr(session, "unreadable", False):
+        # A tampered or expired cookie: start again, and say so.
+        session.unreadable = False
+        flash(gettext("We could not read your saved answers, so we started a new screening."))
+        return redirect(url_for(".start"))
+    return None
+
+
+@bp.after_request
+def keep_session_alive(response):  # type: ignore[no-untyped-def]
+    # Re-sign the cookie on each visit so two hours means two hours without activity.
+    if session.get("answers"):
+        session.modified = True
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@bp.app_context_processor
+def language_context() -> dict:
+    lang = g.get("lang_code") or "en"
+    return {"lang": lang, "text_direction": "rtl" if lang in ("ar",) else "ltr"}
+
+
+@bp.get("/")
+def start():  # type: ignore[no-untyped-def]
+    answers = current_answers()
+    return render_template("screener/start.html", has_answers=bool(answers),
+                           first_question=q.QUESTIONS[0].id)
+
+
+@bp.get("/privacy")
+def privacy():  # type: ignore[no-untyped-def]
+    return render_template("screener/privacy.html")
+
+
+def _next_url(answers: dict, changing: bool) -> str:
+    upcoming = q.first_unanswered(answers)
+    if upcoming is None:
+        return url_for(".check")
+    return url_for(".question", question_id=upcoming.id, change=1 if changing else None)
+
+
+@bp.route("/questions/<question_id>", methods=["GET", "POST"])
+def question(question_id: str):  # type: ignore[no-untyped-def]
+    current = q.QUESTIONS_BY_ID.get(question_id)
+    if current is None:
+        abort(404)
+    answers = current_answers()
+    changing = request.args.get("change") == "1"
+    if not q.can_ask(question_id, answers):
+        return redirect(_next_url(answers, changing))
+    form = form_class(current)()
+    if form.is_submitted():
+        if form.validate():
+            try:
+                value = current.clean(form.raw_answer(), answers, today())
+            except q.InvalidAnswer as error:
+                form.show_error(error)
+            else:
+                answers = q.record_answer(answers, question_id, value)
+                save_answers(answers)
+                return redirect(_next_url(answers, changing))
+    else:
+        form.fill_from(answers.get(question_id))
+    previous = q.previous_question(question_id, answers)
+    if changing:
+        back_url = url_for(".check")
+    elif previous is not None:
+        back_url = url_for(".question", question_id=previous.id)
+    else:
+        back_url = url_for(".start")
+    return render_template(
+        "screener/question.html",
+        question=current,
+        form=form,
+        back_url=back_url,
+        progress=q.progress(question_id, answers),
+        month_names=presenters.month_names(),
+        changing=changing,
+    ), (400 if form.errors else 200)
+
+
+@bp.get("/check")
+def check():  # type: ignore[no-untyped-def]
+    answers = current_answers()
+    if not q.is_complete(answers):
+        return redirect(_next_url(answers, False) if answers else url_for(".start"))
+    rows = [(question, presenters.answer_text(question, answers[question.id]))
+            for question in q.shown_questions(answers)]
+    return render_template("screener/check.html", rows=rows)
+
+
+def _screening_page(template: str):  # type: ignore[no-untyped-def]
+    answers = current_answers()
+    if not q.is_complete(answers):
+        return redirect(_next_url(answers, False) if answers else url_for(".start"))
+    show_all = request.args.get("show") == "all"
+    screening = screen(catalog.trial_specs(g.lang_code), answers, today(),
+                       include_unrelated=show_all)
+    rows = [(question, presenters.answer_text(question, answers[question.id]))
+            for question in q.shown_questions(answers)]
+    return render_template(
+        template,
+        screening=screening,
+        verdicts=list(Verdict),
+        pages=catalog.pages_for_answers(answers, g.lang_code),
+        search_links=presenters.registry_searches(list(q.chosen_conditions(answers))),
+        show_all=show_all,
+        rows=rows,
+        present=presenters,
+        is_stale=lambda verified: status_is_stale(verified, today()),
+    )
+
+
+@bp.get("/results")
+def results():  # type: ignore[no-untyped-def]
+    return _screening_page("screener/results.html")
+
+
+@bp.get("/results/print")
+def print_results():  # type: ignore[no-untyped-def]
+    return _screening_page("screener/print.html")
+
+
+@bp.post("/clear")
+def clear():  # type: ignore[no-untyped-def]
+    clear_answers()
+    flash(gettext("Your answers have been cleared."))
+    return redirect(url_for(".start"))
+
+
+@bp.get("/learn/")
+def learn_index():  # type: ignore[no-untyped-def]
+    return render_template("screener/learn_index.html", pages=catalog.education_pages(g.lang_code))
+
+
+@bp.get("/learn/<slug>")
+def learn_page(slug: str):  # type: ignore[no-untyped-def]
+    page = catalog.education_page(slug, g.lang_code)
+    if page is None:
+        abort(404)
+    return render_template("screener/learn_page.html", page=page)
