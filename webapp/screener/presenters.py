@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from babel.dates import format_skeleton
+from babel.dates import format_skeleton, get_month_names
 from flask_babel import format_date, get_locale, gettext, lazy_gettext as _l
 
 from ..core.dates import YearMonth
@@ -102,8 +102,8 @@ def registry_date(text: str | None) -> str:
 
 
 def month_names() -> list[tuple[str, str]]:
-    return [(str(m), format_skeleton("MMMM", date(2000, m, 1), locale=get_locale()))
-            for m in range(1, 13)]
+    names = get_month_names("wide", context="format", locale=get_locale())
+    return [(str(m), names[m]) for m in range(1, 13)]
 
 
 def answer_text(question: Question, value: Any) -> str:

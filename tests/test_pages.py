@@ -1,0 +1,79 @@
+"""Education pages, the print view, and results details that are not about verdicts."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from conftest import Screener, card
+from webapp.core.screening import status_is_stale
+
+
+def test_education_pages_have_their_own_addresses_and_sources(client):
+    index = client.get("/en/learn/").get_data(as_text=True)
+    assert len(set(re.findall(r'href="/en/learn/([a-z0-9-]+)"', index))) == 9
+    page = client.get("/en/learn/aat-msc-research").get_data(as_text=True)
+    assert "<h1>The AAT-MSC study: mice only so far</h1>" in page
+    assert "Seen in animals:" in page
+    assert "<h2>Sources</h2>" in page and "10.1101/2025.04.19.649667" in page
+    assert client.get("/en/learn/no-such-page").status_code == 404
+
+
+RESEARCH_PAGES = ["mesenchymal-stem-cells", "aat-msc-research", "ipsc-beta-cells", "blood-stem-cells",
+                  "msc-exosomes", "risks-and-limits", "new-onset"]
+
+
+def test_every_research_page_labels_its_evidence(client):
+    for slug in RESEARCH_PAGES:
+        html = client.get(f"/en/learn/{slug}").get_data(as_text=True)
+        assert any(label in html for label in ("Seen in people:", "Seen in animals:", "Seen in the lab:",
+                                               "Not yet known:")), slug
+
+
+def test_print_view_lists_answers_and_trials(screener: Screener):
+    screener.answer_all({"conditions": {"answer": ["chronic_pancreatitis"]}, "age": {"answer": "45"},
+                         "cp_pain_duration": {"answer": "over_6_months"},
+                         "cp_dose_stable": {"answer": "no"}, "cp_procedure_planned": {"answer": "no"},
+                         "veteran": {"answer": "not_sure"}, "travel_charleston": {"answer": "yes"}})
+    html = screener.client.get("/en/results/print").get_data(as_text=True)
+    assert "<h2>Your answers</h2>" in html and ">45<" in html
+    assert 'data-trial="NCT06205342" data-verdict="unlikely"' in html
+    assert "You may be able to join once your dose has been steady for a month." in html
+    assert "<form" not in html and "site-header" not in html
+
+
+def test_trial_card_shows_registry_status_date_site_and_contact(screener: Screener):
+    screener.answer_all({"conditions": {"answer": ["chronic_pancreatitis"]}, "age": {"answer": "45"},
+                         "cp_pain_duration": {"answer": "over_6_months"},
+                         "cp_dose_stable": {"answer": "yes"}, "cp_procedure_planned": {"answer": "no"},
+                         "veteran": {"answer": "yes"}, "travel_charleston": {"answer": "no"}})
+    html = screener.results_html()
+    va = card(html, "NCT05925036")
+    assert 'href="https://clinicaltrials.gov/study/NCT05925036"' in va
+    assert "Looking for people to join now" in va and "February 29, 2024" in va
+    assert "Ralph H. Johnson VA Medical Center" in va
+    assert "more than 6 months ago" in va  # stale status warning
+    assert "The study's registry page lists who to contact." in va
+    assert "Ask the study team if they can help with travel." in va
+    stemcap = card(html, "NCT06205342")
+    assert "August 2024" in stemcap
+
+
+def test_under_18_message(screener: Screener):
+    screener.answer_all({"conditions": {"answer": ["type1"]}, "age": {"answer": "15"},
+                         "type1_diagnosed": {"not_sure": "y"}, "type1_own_insulin": {"answer": "yes"},
+                         "travel_charleston": {"answer": "yes"}})
+    html = screener.results_html()
+    assert "All the studies listed here are for adults" in html
+    assert 'data-trial="NCT04061746" data-verdict="unlikely"' in html
+
+
+def test_status_staleness():
+    today = date(2026, 11, 21)
+    assert not status_is_stale("2026-06-01", today)
+    assert not status_is_stale("2026-05-21", today)
+    assert status_is_stale("2026-05-20", today)
+    assert status_is_stale("2026-04-22", today)
+    assert status_is_stale("2024-08", today)
+    assert not status_is_stale("2026-06", today)
+    assert status_is_stale(None, today)
