@@ -35,3 +35,15 @@ def test_environment_overrides(tmp_path, monkeypatch):
 def test_database_url_spellings():
     assert database_url_from("postgresql://a/b") == "postgresql+psycopg://a/b"
     assert database_url_from("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_trusted_proxy_makes_https_visible(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRIALCHECK_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("TRUSTED_PROXIES", "1")
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    response = app.test_client().get("/healthz", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" in response.headers
+    monkeypatch.setenv("TRUSTED_PROXIES", "0")
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    response = app.test_client().get("/healthz", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in response.headers

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from flask import Flask, current_app, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config
 from .extensions import babel, csrf, db, migrate
@@ -41,6 +42,11 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)
     app.session_interface = ScreeningSessionInterface()
+    proxies = int(os.environ.get("TRUSTED_PROXIES") or app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        # Behind a TLS-terminating proxy: trust its X-Forwarded-* headers so request.is_secure
+        # (Secure cookie, HSTS) and the client address are right.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
 
 def register_extensions(app: Flask) -> None:
