@@ -25,14 +25,13 @@ install-test: $(VENV)/.installed-test
 
 # Compiled catalogs (.mo) are build output, made from translations/*/LC_MESSAGES/*.po.
 translations: $(VENV)/.installed
-	@if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
-	  $(BIN)/pybabel compile --statistics -d translations; fi
+	$(FLASK) translate compile
 
 extract-messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k lazy_gettext -o translations/messages.pot .
+	$(FLASK) translate extract
 
-update-translations: extract-messages
-	$(BIN)/pybabel update -i translations/messages.pot -d translations
+update-translations: $(VENV)/.installed
+	$(FLASK) translate update
 
 db: $(VENV)/.installed
 	$(FLASK) db upgrade

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, current_app, g, request
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config
 from .extensions import babel, csrf, db, migrate
+from .languages import current_language, register_language_context
 from .sessions import ScreeningSessionInterface
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
@@ -27,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_commands(app)
     register_security_headers(app)
     register_template_filters(app)
+    register_language_context(app)
     return app
 
 
@@ -57,8 +59,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def select_locale() -> str:
-    lang = g.get("lang_code")
-    return lang if lang in current_app.config["LANGUAGES"] else "en"
+    return current_language()
 
 
 def register_blueprints(app: Flask) -> None:
@@ -80,8 +81,10 @@ def register_template_filters(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from .catalog.cli import catalog_cli
+    from .translations_cli import translate_cli
 
     app.cli.add_command(catalog_cli)
+    app.cli.add_command(translate_cli)
 
 
 def register_security_headers(app: Flask) -> None:

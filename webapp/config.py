@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-LANGUAGES = ("en",)
+LANGUAGES = ("en", "es", "zh", "ar")
 
 
 class Defaults:

@@ -173,6 +173,10 @@ def localised(texts: dict[str, Any], lang: str) -> tuple[dict[str, Any], bool]:
     return texts.get(DEFAULT_LANGUAGE, {}), lang != DEFAULT_LANGUAGE
 
 
+def unreviewed_translation(texts: dict[str, Any], lang: str, fallback: bool) -> bool:
+    return lang != DEFAULT_LANGUAGE and not fallback and not texts.get("reviewed", False)
+
+
 @dataclass(frozen=True)
 class TrialCard:
     """What the results page shows of one trial, in the reader's language."""
@@ -192,7 +196,12 @@ class TrialCard:
     title: str
     summary: str
     involves: str | None
+    # Shown in English because this language has no text yet.
     untranslated: bool
+    # A translation that no qualified person has checked yet.
+    unreviewed: bool
+    # The language title, summary and "involves" are actually in (English when not translated).
+    text_lang: str
 
 
 def trial_specs(lang: str) -> list[TrialSpec]:
@@ -202,22 +211,25 @@ def trial_specs(lang: str) -> list[TrialSpec]:
     specs = []
     for trial in trials:
         texts, untranslated = localised(trial.texts, lang)
-        card = TrialCard(
+        card_fields = dict(
             registry_id=trial.registry_id, registry_url=trial.registry_url,
             acronym=trial.acronym, official_title=trial.official_title, sponsor=trial.sponsor,
             status=trial.status, status_verified=trial.status_verified, site=trial.site,
             site_city=trial.site_city, contacts=trial.contacts or [], sources=trial.sources or [],
             facts_checked=trial.facts_checked, title=texts.get("title", trial.official_title),
             summary=texts.get("summary", ""), involves=texts.get("involves"),
-            untranslated=untranslated,
+            unreviewed=unreviewed_translation(texts, lang, untranslated),
+            text_lang=DEFAULT_LANGUAGE if untranslated else lang,
         )
         criteria = []
         for row in trial.criteria:
-            words, _ = localised(row.texts, lang)
+            words, fallback = localised(row.texts, lang)
+            untranslated = untranslated or fallback
             criteria.append(CoreCriterion(
                 fact=row.fact, operator=Operator(row.operator), value=row.value or {},
                 description=words.get("description", ""), if_not_met=words.get("if_not_met"),
             ))
+        card = TrialCard(**card_fields, untranslated=untranslated)
         specs.append(TrialSpec(trial.registry_id, trial.status, tuple(trial.conditions),
                                tuple(criteria), payload=card))
     return specs
@@ -232,12 +244,16 @@ class PageView:
     sources: list[dict[str, Any]]
     conditions: list[str]
     untranslated: bool
+    unreviewed: bool
+    text_lang: str
 
 
 def _page_view(page: EducationPage, lang: str) -> PageView:
     texts, untranslated = localised(page.texts, lang)
     return PageView(page.slug, texts.get("title", page.slug), texts.get("summary", ""),
-                    texts.get("body", ""), page.sources or [], page.conditions or [], untranslated)
+                    texts.get("body", ""), page.sources or [], page.conditions or [], untranslated,
+                    unreviewed_translation(texts, lang, untranslated),
+                    DEFAULT_LANGUAGE if untranslated else lang)
 
 
 def education_pages(lang: str) -> list[PageView]:

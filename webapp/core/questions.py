@@ -252,7 +252,7 @@ QUESTIONS: tuple[Question, ...] = (
         kind=Kind.MONTH_YEAR,
         text=N_("When were you told you have type 1 diabetes?"),
         hint=N_("The month and year are enough. If you do not know, select “I am not sure”."),
-        short_label=N_("Type 1 diabetes found"),
+        short_label=N_("When type 1 diabetes was diagnosed"),
         show_if=ShowIf(CONDITIONS, (TYPE1,)),
         required_message=N_("Enter the month and year you were diagnosed, or select “I am not sure”."),
         serves=("NCT04061746: diagnosed in the last 3 to 6 months (new-onset)",),
@@ -273,7 +273,7 @@ QUESTIONS: tuple[Question, ...] = (
         id="cp_pain_duration",
         kind=Kind.ONE_CHOICE,
         text=N_("How long have you had pain from chronic pancreatitis?"),
-        short_label=N_("Pancreatitis pain for"),
+        short_label=N_("How long pancreatitis pain has lasted"),
         options=(
             Option("under_6_months", N_("Less than 6 months")),
             Option("about_6_months", N_("About 6 months")),

@@ -6,7 +6,8 @@ from datetime import date
 from typing import Any
 
 from babel.dates import format_skeleton, get_month_names
-from flask_babel import format_date, get_locale, gettext, lazy_gettext as _l
+from babel.lists import format_list
+from flask_babel import format_date, format_number, get_locale, gettext, lazy_gettext as _l
 
 from ..core.dates import YearMonth
 from ..core.engine import CriterionResult, Outcome, Unknown, Verdict
@@ -30,9 +31,8 @@ VERDICT_SHORT = {
     Verdict.UNLIKELY: _l("Probably not a fit"),
 }
 OUTCOME_LABELS = {
-    Outcome.MET: _l("Matches your answers"),
-    Outcome.NOT_MET: _l("Does not match your answers"),
-    Outcome.UNKNOWN: _l("The study team will check"),
+    Outcome.MET: _l("This matches your answers."),
+    Outcome.NOT_MET: _l("This does not match your answers."),
 }
 UNKNOWN_REASONS = {
     Unknown.NOT_SURE: _l("You said you are not sure. The study team will check."),
@@ -79,12 +79,14 @@ def status_label(status: str) -> str:
     return str(STATUS_LABELS.get(status, STATUS_LABELS["UNKNOWN"]))
 
 
-def reason_detail(result: CriterionResult) -> str | None:
-    if result.outcome is Outcome.UNKNOWN and result.unknown_because is not None:
-        return str(UNKNOWN_REASONS[result.unknown_because])
-    if result.outcome is Outcome.NOT_MET:
-        return result.criterion.if_not_met
-    return None
+def reason_sentences(result: CriterionResult) -> list[str]:
+    """What a criterion's outcome means for this person, as one or two plain sentences."""
+    if result.outcome is Outcome.UNKNOWN:
+        return [str(UNKNOWN_REASONS[result.unknown_because or Unknown.STUDY_TEAM_CHECKS])]
+    sentences = [str(OUTCOME_LABELS[result.outcome])]
+    if result.outcome is Outcome.NOT_MET and result.criterion.if_not_met:
+        sentences.append(result.criterion.if_not_met)
+    return sentences
 
 
 def month_year(value: YearMonth) -> str:
@@ -112,7 +114,7 @@ def answer_text(question: Question, value: Any) -> str:
     if question.kind is Kind.MONTH_YEAR:
         return month_year(YearMonth.parse(value))
     if question.kind is Kind.WHOLE_NUMBER:
-        return str(value)
+        return format_number(value)
     values = value if isinstance(value, list) else [value]
     labels = [gettext(o.label) for o in question.options if o.value in values]
-    return ", ".join(labels)
+    return format_list(labels, locale=get_locale())

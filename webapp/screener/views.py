@@ -56,12 +56,6 @@ def keep_session_alive(response):  # type: ignore[no-untyped-def]
     return response
 
 
-@bp.app_context_processor
-def language_context() -> dict:
-    lang = g.get("lang_code") or "en"
-    return {"lang": lang, "text_direction": "rtl" if lang in ("ar",) else "ltr"}
-
-
 @bp.get("/")
 def start():  # type: ignore[no-untyped-def]
     answers = current_answers()
