@@ -9,7 +9,7 @@ from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config
-from .extensions import babel, csrf, db, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .languages import current_language, register_language_context
 from .sessions import ScreeningSessionInterface
 
@@ -53,7 +53,10 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
-    migrate.init_app(app, db, directory=MIGRATIONS)
+    # Batch mode lets SQLite alter tables the way PostgreSQL does.
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    login_manager.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
 
@@ -63,6 +66,10 @@ def select_locale() -> str:
 
 
 def register_blueprints(app: Flask) -> None:
+    # Importing the models registers their tables for migrations and queries.
+    from .sharing import models as _sharing_models  # noqa: F401
+    from .staff import auth as _staff_auth  # noqa: F401
+    from .staff import models as _staff_models  # noqa: F401
     from .errors import bp as errors_bp
     from .screener import bp as screener_bp
     from .site import bp as site_bp

@@ -24,6 +24,15 @@ class Defaults:
     # The CSRF token lives as long as the session; a separate, shorter timer only loses answers.
     WTF_CSRF_TIME_LIMIT = None
     MAX_CONTENT_LENGTH = 64 * 1024
+    # Staff uploads (registry records, catalog files) may be larger than patient forms.
+    STAFF_MAX_CONTENT_LENGTH = 5 * 1024 * 1024
+    RATELIMIT_STORAGE_URI = "memory://"
+    STAFF_LOGIN_LIMITS = ("10 per minute", "50 per hour")
+    # Where the registry API lives; tests point it at 127.0.0.1.
+    CTGOV_API_URL = "https://clinicaltrials.gov/api/v2/studies/"
+    CTGOV_TIMEOUT_SECONDS = 10
+    # Base of share-link addresses printed on flyers; defaults to the address the page was served on.
+    PUBLIC_BASE_URL = None
     # Trials whose status was verified longer ago than this get a warning.
     STALE_STATUS_MONTHS = 6
 

@@ -16,7 +16,9 @@ catalog_cli = AppGroup("catalog", help="Load or export the trial and education-p
 @catalog_cli.command("load")
 @click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("--if-empty", is_flag=True, help="Load only when the database holds no catalog yet.")
-def load_command(path: str | None, if_empty: bool) -> None:
+@click.option("--replace-edited", is_flag=True,
+              help="Also overwrite trials and pages staff have edited (restoring an export).")
+def load_command(path: str | None, if_empty: bool, replace_edited: bool) -> None:
     """Load PATH, or the bundled catalog when no PATH is given."""
     if if_empty and not service.catalog_is_empty():
         click.echo("The catalog is already loaded; nothing to do.")
@@ -27,13 +29,10 @@ def load_command(path: str | None, if_empty: bool) -> None:
                 document = service.parse_catalog(handle.read())
         else:
             document = service.read_bundled_catalog()
-        report = service.load_catalog(document)
+        report = service.load_catalog(document, replace_edited=replace_edited)
     except CatalogError as error:
         raise click.ClickException(f"The catalog was not loaded: {error}") from None
-    click.echo(
-        f"Catalog {report.catalog_version}: {len(report.created)} added, "
-        f"{len(report.updated)} updated, {len(report.unchanged)} unchanged."
-    )
+    click.echo(report.summary())
 
 
 @catalog_cli.command("export")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -38,6 +38,23 @@ class Trial(db.Model):
     facts_checked: Mapped[str | None] = mapped_column(String(10))
     texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Set when staff change the trial, so loading a newer bundled catalog leaves it alone.
+    staff_edited: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Fields kept from a ClinicalTrials.gov import (updated on re-import, never staff texts).
+    brief_title: Mapped[str | None] = mapped_column(Text)
+    phases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sex: Mapped[str | None] = mapped_column(String(10))
+    minimum_age: Mapped[str | None] = mapped_column(String(40))
+    maximum_age: Mapped[str | None] = mapped_column(String(40))
+    registry_conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    locations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    eligibility_text: Mapped[str | None] = mapped_column(Text)
+    registry_updated: Mapped[str | None] = mapped_column(String(10))
+    # Optimistic locking: a save based on an older version is refused, never silently lost.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     criteria: Mapped[list[Criterion]] = relationship(
         back_populates="trial",
@@ -73,6 +90,12 @@ class EducationPage(db.Model):
     # {"en": {"title": ..., "summary": ..., "body": <Markdown>, "reviewed": false}}
     texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Registry ids of the trials this page is about.
+    trials: Mapped[list[str]] = mapped_column(JSON, default=list)
+    staff_edited: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class CatalogInfo(db.Model):

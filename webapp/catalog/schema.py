@@ -64,8 +64,14 @@ def _texts(texts: Any, path: str, fields: tuple[str, ...], optional: tuple[str, 
             _require(isinstance(entry["reviewed"], bool), f"{path}.{lang}.reviewed", "must be true or false")
 
 
-def _conditions(items: Any, path: str) -> None:
-    _require(isinstance(items, list) and items, path, "must list at least one condition")
+def _strings(items: Any, path: str) -> None:
+    _require(isinstance(items, list) and all(isinstance(i, str) for i in items), path,
+             "must be a list of text")
+
+
+def _conditions(items: Any, path: str, allow_empty: bool = False) -> None:
+    _require(isinstance(items, list) and (items or allow_empty), path,
+             "must list at least one condition")
     for i, tag in enumerate(items):
         _require(tag in CONDITION_TAGS, f"{path}[{i}]", f"must be one of {sorted(CONDITION_TAGS)}")
 
@@ -98,13 +104,23 @@ def validate_catalog(document: Any) -> None:
                  "must be a ClinicalTrials.gov overall status")
         _date(trial, "status_verified", path)
         _date(trial, "facts_checked", path)
-        _conditions(trial.get("conditions"), f"{path}.conditions")
+        # An imported trial may have no condition tags until staff add them.
+        _conditions(trial.get("conditions"), f"{path}.conditions", allow_empty=True)
+        for key in ("phases", "registry_conditions"):
+            _strings(trial.get(key, []), f"{path}.{key}")
+        _require(isinstance(trial.get("locations", []), list), f"{path}.locations", "must be a list")
+        _require(trial.get("sex") in (None, "ALL", "FEMALE", "MALE"), f"{path}.sex",
+                 "must be ALL, FEMALE or MALE")
+        for key in ("brief_title", "eligibility_text", "minimum_age", "maximum_age"):
+            _text(trial, key, path, optional=True)
+        _date(trial, "registry_updated", path)
+        for key in ("archived", "edited"):
+            _require(isinstance(trial.get(key, False), bool), f"{path}.{key}", "must be true or false")
         _require(isinstance(trial.get("contacts", []), list), f"{path}.contacts", "must be a list")
         _sources(trial.get("sources"), f"{path}.sources")
         _texts(trial.get("texts"), f"{path}.texts", ("title", "summary"), ("involves",))
         criteria = trial.get("criteria")
-        _require(isinstance(criteria, list) and criteria, f"{path}.criteria",
-                 "must list at least one criterion")
+        _require(isinstance(criteria, list), f"{path}.criteria", "must be a list")
         for c, criterion in enumerate(criteria):
             cpath = f"{path}.criteria[{c}]"
             _require(isinstance(criterion, Mapping), cpath, "must be an object")
@@ -129,6 +145,8 @@ def validate_catalog(document: Any) -> None:
         _require(page["slug"] not in slugs, f"{path}.slug", "appears twice")
         slugs.add(page["slug"])
         _conditions(page.get("conditions"), f"{path}.conditions")
+        _strings(page.get("trials", []), f"{path}.trials")
+        _require(isinstance(page.get("edited", False), bool), f"{path}.edited", "must be true or false")
         _sources(page.get("sources"), f"{path}.sources")
         _texts(page.get("texts"), f"{path}.texts", ("title", "summary", "body"))
 

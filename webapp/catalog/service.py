@@ -25,12 +25,23 @@ from .schema import FORMAT, FORMAT_VERSION, CatalogError, validate_catalog
 BUNDLED_CATALOG = "catalog.json"
 DEFAULT_LANGUAGE = "en"
 
+# Everything the catalog file carries for a trial or page, in the order it is written.
+# "edited" marks items staff have changed, which a newer bundled catalog leaves alone.
 TRIAL_FIELDS = (
-    "registry_id", "registry_url", "acronym", "official_title", "sponsor", "phase", "status",
-    "status_verified", "site", "site_city", "conditions", "contacts", "sources",
-    "facts_checked", "texts",
+    "registry_id", "registry_url", "acronym", "official_title", "brief_title", "sponsor",
+    "phase", "phases", "status", "status_verified", "registry_updated", "site", "site_city",
+    "conditions", "registry_conditions", "sex", "minimum_age", "maximum_age", "locations",
+    "contacts", "sources", "facts_checked", "eligibility_text", "texts", "archived",
 )
-PAGE_FIELDS = ("slug", "conditions", "sources", "texts")
+TRIAL_DEFAULTS: dict[str, Any] = {
+    "registry_url": None, "acronym": None, "brief_title": None, "sponsor": None, "phase": None,
+    "phases": [], "status_verified": None, "registry_updated": None, "site": None,
+    "site_city": None, "registry_conditions": [], "sex": None, "minimum_age": None,
+    "maximum_age": None, "locations": [], "contacts": [], "facts_checked": None,
+    "eligibility_text": None, "archived": False,
+}
+PAGE_FIELDS = ("slug", "conditions", "trials", "sources", "texts")
+PAGE_DEFAULTS: dict[str, Any] = {"trials": []}
 
 
 @dataclass
@@ -39,6 +50,15 @@ class LoadReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    # Items staff have edited, which this load did not touch.
+    kept: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = (f"Catalog {self.catalog_version}: {len(self.created)} added, "
+                f"{len(self.updated)} updated, {len(self.unchanged)} unchanged")
+        if self.kept:
+            text += f", {len(self.kept)} left alone because staff edited them ({', '.join(self.kept)})"
+        return text + "."
 
 
 def read_bundled_catalog() -> dict[str, Any]:
@@ -46,11 +66,12 @@ def read_bundled_catalog() -> dict[str, Any]:
     return parse_catalog(text)
 
 
-def parse_catalog(text: str) -> dict[str, Any]:
+def parse_catalog(text: str | bytes) -> dict[str, Any]:
     try:
         document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise CatalogError(f"not valid JSON (line {error.lineno}, column {error.colno})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        where = f" (line {error.lineno}, column {error.colno})" if isinstance(error, json.JSONDecodeError) else ""
+        raise CatalogError(f"not valid JSON{where}") from None
     validate_catalog(document)
     return document
 
@@ -66,7 +87,12 @@ def catalog_is_empty() -> bool:
     )
 
 
-def load_catalog(document: dict[str, Any]) -> LoadReport:
+def load_catalog(document: dict[str, Any], replace_edited: bool = False) -> LoadReport:
+    """Load a catalog document in one transaction.
+
+    Items staff have edited are left alone unless `replace_edited` (restoring an export);
+    the report names them.
+    """
     validate_catalog(document)
     report = LoadReport(catalog_version=document["catalog_version"])
     try:
@@ -74,6 +100,9 @@ def load_catalog(document: dict[str, Any]) -> LoadReport:
             select(Trial).options(selectinload(Trial.criteria)))}
         for position, item in enumerate(document["trials"]):
             trial = trials.get(item["registry_id"])
+            if trial is not None and trial.staff_edited and not replace_edited:
+                report.kept.append(item["registry_id"])
+                continue
             _sort_into(report, item["registry_id"], trial, _trial_record(trial), item, position)
             if trial is None:
                 trial = Trial()
@@ -82,12 +111,16 @@ def load_catalog(document: dict[str, Any]) -> LoadReport:
         pages = {p.slug: p for p in db.session.scalars(select(EducationPage))}
         for position, item in enumerate(document["education_pages"]):
             page = pages.get(item["slug"])
+            if page is not None and page.staff_edited and not replace_edited:
+                report.kept.append(item["slug"])
+                continue
             _sort_into(report, item["slug"], page, _page_record(page), item, position)
             if page is None:
                 page = EducationPage()
                 db.session.add(page)
             for key in PAGE_FIELDS:
-                setattr(page, key, item[key])
+                setattr(page, key, item.get(key, PAGE_DEFAULTS.get(key)))
+            page.staff_edited = bool(item.get("edited", False))
             page.position = position
         info = db.session.get(CatalogInfo, "catalog_version") or CatalogInfo(key="catalog_version")
         info.value = document["catalog_version"]
@@ -103,10 +136,21 @@ def _sort_into(report: LoadReport, key: str, existing: Any, current: Any,
                item: dict[str, Any], position: int) -> None:
     if existing is None:
         report.created.append(key)
-    elif current == _normalised(item) and existing.position == position:
+    elif current == _normalised(_with_defaults(item, existing)) and existing.position == position:
         report.unchanged.append(key)
     else:
         report.updated.append(key)
+
+
+def _with_defaults(item: dict[str, Any], existing: Any) -> dict[str, Any]:
+    defaults = TRIAL_DEFAULTS if isinstance(existing, Trial) else PAGE_DEFAULTS
+    complete = {**defaults, **item}
+    complete.setdefault("edited", False)
+    if isinstance(existing, Trial):
+        for criterion in complete["criteria"]:
+            criterion.setdefault("source", None)
+            criterion.setdefault("value", {})
+    return complete
 
 
 def _normalised(item: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +159,8 @@ def _normalised(item: dict[str, Any]) -> dict[str, Any]:
 
 def _apply_trial(trial: Trial, item: dict[str, Any], position: int) -> None:
     for key in TRIAL_FIELDS:
-        setattr(trial, key, item.get(key) if key not in ("contacts",) else item.get(key, []))
+        setattr(trial, key, item.get(key, TRIAL_DEFAULTS.get(key)))
+    trial.staff_edited = bool(item.get("edited", False))
     trial.position = position
     # Criteria are replaced whole; flush the removals first so positions can be reused.
     trial.criteria.clear()
@@ -131,22 +176,26 @@ def _apply_trial(trial: Trial, item: dict[str, Any], position: int) -> None:
         ))
 
 
+def criterion_record(criterion: Criterion) -> dict[str, Any]:
+    return {"fact": criterion.fact, "operator": criterion.operator, "value": criterion.value,
+            "texts": criterion.texts, "source": criterion.source}
+
+
 def _trial_record(trial: Trial | None) -> dict[str, Any] | None:
     if trial is None:
         return None
     record = {key: getattr(trial, key) for key in TRIAL_FIELDS}
-    record["criteria"] = [
-        {"fact": c.fact, "operator": c.operator, "value": c.value, "texts": c.texts,
-         "source": c.source}
-        for c in trial.criteria
-    ]
+    record["edited"] = bool(trial.staff_edited)
+    record["criteria"] = [criterion_record(c) for c in trial.criteria]
     return _normalised(record)
 
 
 def _page_record(page: EducationPage | None) -> dict[str, Any] | None:
     if page is None:
         return None
-    return _normalised({key: getattr(page, key) for key in PAGE_FIELDS})
+    record = {key: getattr(page, key) for key in PAGE_FIELDS}
+    record["edited"] = bool(page.staff_edited)
+    return _normalised(record)
 
 
 def export_catalog() -> dict[str, Any]:
@@ -207,7 +256,8 @@ class TrialCard:
 def trial_specs(lang: str) -> list[TrialSpec]:
     """Every listed trial as the engine's TrialSpec, carrying its card for display."""
     trials = db.session.scalars(
-        select(Trial).options(selectinload(Trial.criteria)).order_by(Trial.position, Trial.id))
+        select(Trial).options(selectinload(Trial.criteria)).where(Trial.archived.is_(False))
+        .order_by(Trial.position, Trial.id))
     specs = []
     for trial in trials:
         texts, untranslated = localised(trial.texts, lang)
