@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -143,3 +144,47 @@ def card(html: str, registry_id: str) -> str:
     """The HTML of one trial card."""
     start = html.index(f'data-trial="{registry_id}"')
     return html[start:html.index("</article>", start)]
+
+
+# --- staff area --------------------------------------------------------------------------------
+
+STAFF_PASSWORD = "correct horse battery staple"
+LOGIN_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def create_staff(app, email: str, role: str = "editor", password: str = STAFF_PASSWORD):
+    from webapp.staff.services import create_staff as create
+
+    with app.app_context():
+        return create(None, email, role, password).id
+
+
+def page_token(client, path: str) -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = LOGIN_CSRF.search(html) or re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, f"{path} has a CSRF token"
+    return match.group(1)
+
+
+def sign_in(client, email: str, password: str = STAFF_PASSWORD):
+    token = page_token(client, "/staff/login")
+    return client.post("/staff/login", data={"csrf_token": token, "email": email, "password": password})
+
+
+@pytest.fixture
+def admin_client(app):
+    create_staff(app, "admin@clinic.example", "admin")
+    client = app.test_client()
+    assert sign_in(client, "admin@clinic.example").status_code == 302
+    return client
+
+
+@pytest.fixture
+def editor_client(app):
+    create_staff(app, "editor@clinic.example", "editor")
+    client = app.test_client()
+    assert sign_in(client, "editor@clinic.example").status_code == 302
+    return client
+
+
+RECORDS = Path(__file__).parent / "records"

@@ -10,6 +10,7 @@ from sqlalchemy import event, inspect, select, text
 
 from conftest import Screener, months_ago
 from webapp.extensions import db
+from webapp.sharing.models import UsageCount
 
 DISTINCT_ANSWERS = {
     "conditions": {"answer": ["type1", "chronic_pancreatitis"]},
@@ -32,7 +33,7 @@ def snapshot(app) -> dict[str, list]:
                     for name in names}
 
 
-def test_a_full_screening_writes_nothing_to_the_database(app, client, caplog):
+def test_a_full_screening_writes_only_anonymous_counts(app, client):
     before = snapshot(app)
     statements: list[str] = []
     with app.app_context():
@@ -52,8 +53,21 @@ def test_a_full_screening_writes_nothing_to_the_database(app, client, caplog):
         event.remove(engine, "before_cursor_execute", record)
     writes = [s for s in statements if re.match(r"\s*(INSERT|UPDATE|DELETE|CREATE|ALTER|DROP)", s, re.I)]
     assert statements, "the results page did read the catalog"
-    assert writes == []
-    assert snapshot(app) == before
+    assert writes and all(re.match(r"\s*INSERT INTO usage_count\b", s) for s in writes), writes
+    after = snapshot(app)
+    assert {k: v for k, v in after.items() if k != "usage_count"} == \
+        {k: v for k, v in before.items() if k != "usage_count"}
+    with app.app_context():
+        rows = [row.as_row() for row in db.session.scalars(select(UsageCount))]
+    # A day, no link, the language, the event, and per trial only its result group.
+    assert {(r["event"], r["trial"], r["group"], r["count"]) for r in rows} == {
+        ("started", "", "", 1), ("finished", "", "", 1),
+        ("verdict", "NCT06205342", "check", 1), ("verdict", "NCT05925036", "check", 1),
+        ("verdict", "NCT04061746", "check", 1)}
+    assert {r["language"] for r in rows} == {"en"} and {r["link"] for r in rows} == {""}
+    stored = repr(after["usage_count"])
+    for value in ("27", "about_6_months", "not_sure", "yes"):
+        assert value not in stored
 
 
 def test_answers_never_reach_the_logs(app, client, caplog):

@@ -72,9 +72,13 @@ def register_blueprints(app: Flask) -> None:
     from .staff import models as _staff_models  # noqa: F401
     from .errors import bp as errors_bp
     from .screener import bp as screener_bp
+    from .sharing.views import bp as sharing_bp
     from .site import bp as site_bp
+    from .staff.views import bp as staff_bp
 
     app.register_blueprint(site_bp)
+    app.register_blueprint(sharing_bp)
+    app.register_blueprint(staff_bp)
     app.register_blueprint(screener_bp)
     app.register_blueprint(errors_bp)
 
@@ -87,10 +91,13 @@ def register_template_filters(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from .catalog.cli import catalog_cli
+    from .catalog.cli import catalog_cli, trials_cli
+    from .staff.cli import staff_cli
     from .translations_cli import translate_cli
 
     app.cli.add_command(catalog_cli)
+    app.cli.add_command(trials_cli)
+    app.cli.add_command(staff_cli)
     app.cli.add_command(translate_cli)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -19,6 +19,8 @@ MESSAGES = {
           _l("Please go back and try again.")),
     413: (_l("That was too much to send"),
           _l("Please go back and send a shorter answer.")),
+    429: (_l("Too many tries"),
+          _l("Please wait a few minutes, then try again.")),
     500: (_l("Sorry, something went wrong on our side"),
           _l("Your answers are safe in your browser. Please try again in a few minutes.")),
 }
@@ -34,6 +36,8 @@ def _render(code: int):  # type: ignore[no-untyped-def]
 
 @bp.app_errorhandler(CSRFError)
 def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+    if request.blueprint == "staff":
+        return _render(400)
     if getattr(session, "unreadable", False) or not session.get("csrf_token"):
         # The cookie was tampered with, expired, or never sent: start again, and say so.
         session.unreadable = False

@@ -45,3 +45,35 @@ def export_command(output: str | None) -> None:
             handle.write(text)
     else:
         sys.stdout.write(text)
+
+
+trials_cli = AppGroup("trials", help="Import trials from ClinicalTrials.gov records.")
+
+
+@trials_cli.command("import-ctgov")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def import_ctgov_command(files: tuple[str, ...]) -> None:
+    """Import or update trials from ClinicalTrials.gov API v2 study JSON FILES.
+
+    Every file is checked first; if any record is wrong nothing is written.
+    """
+    from ..extensions import db
+    from .ctgov import RegistryRecordError
+    from .importing import import_studies, read_records
+
+    try:
+        studies = []
+        for name in files:
+            with open(name, "rb") as handle:
+                try:
+                    studies += read_records(handle.read())
+                except RegistryRecordError as error:
+                    raise RegistryRecordError(f"{name}: {error.path}", str(error).split(": ", 1)[1]) from None
+        results = import_studies(studies)
+        db.session.commit()
+    except RegistryRecordError as error:
+        raise click.ClickException(f"Nothing was imported. {error}") from None
+    for result in results:
+        state = "added (hidden until staff show it)" if result.created else (
+            f"updated: {', '.join(result.changed)}" if result.changed else "unchanged")
+        click.echo(f"{result.registry_id}: {state}")

@@ -52,9 +52,10 @@ class Trial(db.Model):
     eligibility_text: Mapped[str | None] = mapped_column(Text)
     registry_updated: Mapped[str | None] = mapped_column(String(10))
     # Optimistic locking: a save based on an older version is refused, never silently lost.
+    # Services bump it on every change (criteria and texts included); the UPDATE also checks it.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
     criteria: Mapped[list[Criterion]] = relationship(
         back_populates="trial",
@@ -95,7 +96,7 @@ class EducationPage(db.Model):
     staff_edited: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
 
 class CatalogInfo(db.Model):

@@ -118,6 +118,8 @@ def load_catalog(document: dict[str, Any], replace_edited: bool = False) -> Load
             if page is None:
                 page = EducationPage()
                 db.session.add(page)
+            if page.id is not None:
+                page.version += 1
             for key in PAGE_FIELDS:
                 setattr(page, key, item.get(key, PAGE_DEFAULTS.get(key)))
             page.staff_edited = bool(item.get("edited", False))
@@ -158,6 +160,8 @@ def _normalised(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _apply_trial(trial: Trial, item: dict[str, Any], position: int) -> None:
+    if trial.id is not None:
+        trial.version += 1  # anyone editing the old version gets a conflict, not a silent loss
     for key in TRIAL_FIELDS:
         setattr(trial, key, item.get(key, TRIAL_DEFAULTS.get(key)))
     trial.staff_edited = bool(item.get("edited", False))

@@ -9,6 +9,10 @@ from flask import session
 from ..core.questions import QUESTIONS_BY_ID, relevant_answers
 
 SESSION_KEY = "answers"
+# Which share link this screening came through, and whether it has been counted yet.
+# These are not answers: a link code and two flags.
+LINK_KEY = "link"
+COUNTED_KEYS = ("counted_start", "counted_finish")
 
 
 def current_answers() -> dict[str, Any]:
@@ -29,3 +33,26 @@ def save_answers(answers: dict[str, Any]) -> None:
 
 def clear_answers() -> None:
     session.pop(SESSION_KEY, None)
+    for key in COUNTED_KEYS:
+        session.pop(key, None)
+
+
+def start_fresh_screening(link_code: str | None) -> None:
+    clear_answers()
+    if link_code:
+        session[LINK_KEY] = link_code
+    else:
+        session.pop(LINK_KEY, None)
+
+
+def current_link_code() -> str | None:
+    code = session.get(LINK_KEY)
+    return code if isinstance(code, str) else None
+
+
+def first_time(flag: str) -> bool:
+    """True once per screening for `flag` (so a reload is not counted twice)."""
+    if session.get(flag):
+        return False
+    session[flag] = True
+    return True

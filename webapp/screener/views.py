@@ -13,7 +13,8 @@ from ..core import questions as q
 from ..core.engine import Verdict
 from ..core.screening import screen, status_is_stale
 from . import presenters
-from .answers import clear_answers, current_answers, save_answers
+from ..sharing import service as sharing
+from .answers import clear_answers, current_answers, current_link_code, first_time, save_answers
 from .forms import form_class
 
 bp = Blueprint("screener", __name__, url_prefix="/<lang_code>")
@@ -94,6 +95,8 @@ def question(question_id: str):  # type: ignore[no-untyped-def]
             else:
                 answers = q.record_answer(answers, question_id, value)
                 save_answers(answers)
+                if first_time("counted_start"):
+                    sharing.count_started(current_link_code(), g.lang_code)
                 return redirect(_next_url(answers, changing))
     else:
         form.fill_from(answers.get(question_id))
@@ -125,13 +128,17 @@ def check():  # type: ignore[no-untyped-def]
     return render_template("screener/check.html", rows=rows)
 
 
-def _screening_page(template: str):  # type: ignore[no-untyped-def]
+def _screening_page(template: str, count: bool = False):  # type: ignore[no-untyped-def]
     answers = current_answers()
     if not q.is_complete(answers):
         return redirect(_next_url(answers, False) if answers else url_for(".start"))
     show_all = request.args.get("show") == "all"
-    screening = screen(catalog.trial_specs(g.lang_code), answers, today(),
-                       include_unrelated=show_all)
+    link_code = current_link_code()
+    scope = sharing.link_scope(link_code)
+    trials = [t for t in catalog.trial_specs(g.lang_code) if scope is None or t.registry_id in scope]
+    screening = screen(trials, answers, today(), include_unrelated=show_all)
+    if count and first_time("counted_finish"):
+        sharing.count_finished(link_code, g.lang_code, sharing.landed(screening))
     rows = [(question, presenters.answer_text(question, answers[question.id]))
             for question in q.shown_questions(answers)]
     return render_template(
@@ -144,12 +151,13 @@ def _screening_page(template: str):  # type: ignore[no-untyped-def]
         rows=rows,
         present=presenters,
         is_stale=lambda verified: status_is_stale(verified, today()),
+        narrowed=scope is not None,
     )
 
 
 @bp.get("/results")
 def results():  # type: ignore[no-untyped-def]
-    return _screening_page("screener/results.html")
+    return _screening_page("screener/results.html", count=True)
 
 
 @bp.get("/results/print")

@@ -1,0 +1,152 @@
+"""Share links and anonymous usage counts.
+
+Counting never stores an answer: only the day, the link, the language, and for finished
+screenings which result group each trial landed in.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+import segno
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..extensions import db
+from .models import ShareLink, UsageCount
+
+log = logging.getLogger(__name__)
+
+# Counts below this are shown as "fewer than 5", so small numbers cannot point at a person.
+SMALL_COUNT = 5
+STARTED, FINISHED, VERDICT = "started", "finished", "verdict"
+
+
+def new_code() -> str:
+    while True:
+        code = secrets.token_urlsafe(6).replace("-", "x").replace("_", "y")
+        if db.session.scalar(select(ShareLink.id).where(ShareLink.code == code)) is None:
+            return code
+
+
+def link_by_code(code: str) -> ShareLink | None:
+    if not code or len(code) > 20:
+        return None
+    return db.session.scalar(select(ShareLink).where(ShareLink.code == code))
+
+
+def link_scope(code: str | None) -> set[str] | None:
+    """The registry ids a share link narrows results to, or None for every listed trial."""
+    link = link_by_code(code) if code else None
+    if link is None or not link.active or not link.trials:
+        return None
+    return set(link.trials)
+
+
+def landed(screening) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(registry id, result group) for every trial in a screening, unrelated ones included."""
+    pairs = [(o.trial.registry_id, o.verdict.value) for o in screening.listed]
+    pairs += [(o.trial.registry_id, "unrelated") for o in screening.unrelated]
+    return pairs
+
+
+def qr_code(url: str, kind: str) -> bytes:
+    """The link as a QR code, as SVG or PNG, big enough to scan from a printed flyer."""
+    buffer = io.BytesIO()
+    qr = segno.make(url, error="m")
+    if kind == "svg":
+        qr.save(buffer, kind="svg", scale=8, border=4, xmldecl=True, svgns=True,
+                title="QR code")
+    else:
+        qr.save(buffer, kind="png", scale=12, border=4)
+    return buffer.getvalue()
+
+
+def _upsert(day: date, link_code: str, language: str, event: str,
+            registry_id: str = "", verdict: str = "") -> None:
+    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(UsageCount).values(
+        day=day, link_code=link_code, language=language, event=event,
+        registry_id=registry_id, verdict=verdict, count=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["day", "link_code", "language", "event", "registry_id", "verdict"],
+        set_={"count": UsageCount.count + 1})
+    db.session.execute(statement)
+
+
+def count_started(link_code: str | None, language: str) -> None:
+    _record([(STARTED, "", "")], link_code, language)
+
+
+def count_finished(link_code: str | None, language: str, verdicts: list[tuple[str, str]]) -> None:
+    """`verdicts`: (registry id, result group) for each trial the person saw."""
+    _record([(FINISHED, "", "")] + [(VERDICT, rid, group) for rid, group in verdicts],
+            link_code, language)
+
+
+def _record(events: list[tuple[str, str, str]], link_code: str | None, language: str) -> None:
+    # A count must never cost a patient their page: failures are logged and skipped.
+    try:
+        today = date.today()
+        for event, registry_id, verdict in events:
+            _upsert(today, link_code or "", language, event, registry_id, verdict)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.warning("usage count not recorded", exc_info=True)
+
+
+@dataclass
+class CountRow:
+    day: str
+    link: str
+    language: str
+    started: int
+    finished: int
+
+
+@dataclass
+class VerdictRow:
+    day: str
+    link: str
+    language: str
+    trial: str
+    fit: int
+    check: int
+    unlikely: int
+    unrelated: int
+
+
+def shown(count: int) -> str:
+    return "fewer than 5" if count < SMALL_COUNT else str(count)
+
+
+def count_tables() -> tuple[list[CountRow], list[VerdictRow]]:
+    rows = db.session.scalars(select(UsageCount).order_by(
+        UsageCount.day.desc(), UsageCount.link_code, UsageCount.language, UsageCount.registry_id))
+    screenings: dict[tuple[str, str, str], CountRow] = {}
+    verdicts: dict[tuple[str, str, str, str], VerdictRow] = {}
+    for row in rows:
+        key = (row.day.isoformat(), row.link_code, row.language)
+        if row.event in (STARTED, FINISHED):
+            entry = screenings.setdefault(key, CountRow(*key, started=0, finished=0))
+            setattr(entry, row.event, getattr(entry, row.event) + row.count)
+        elif row.event == VERDICT:
+            vkey = (*key, row.registry_id)
+            ventry = verdicts.setdefault(vkey, VerdictRow(*vkey, fit=0, check=0, unlikely=0, unrelated=0))
+            if row.verdict in ("fit", "check", "unlikely", "unrelated"):
+                setattr(ventry, row.verdict, getattr(ventry, row.verdict) + row.count)
+    return list(screenings.values()), list(verdicts.values())
+
+
+def totals_by_link() -> dict[str, dict[str, int]]:
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: {STARTED: 0, FINISHED: 0})
+    for row in db.session.scalars(select(UsageCount).where(UsageCount.event.in_((STARTED, FINISHED)))):
+        totals[row.link_code][row.event] += row.count
+    return totals

@@ -1,0 +1,545 @@
+"""Staff area under /staff: catalog editing, registry import, share links, counts, accounts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
+                   request, url_for)
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..catalog import ctgov
+from ..catalog.models import Criterion, EducationPage, Trial
+from ..catalog.schema import CatalogError
+from ..catalog.service import dump_catalog, export_catalog
+from ..content import render_markdown
+from ..extensions import db, limiter
+from ..languages import LANGUAGE_NAMES
+from ..sharing import service as sharing
+from ..sharing.models import ShareLink
+from ..staff.auth import PasswordTooShort, admin_required, authenticate, end_staff_session, start_staff_session
+from . import forms, services
+from .models import AuditEvent, StaffUser
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+@bp.before_request
+def staff_request_limits() -> None:
+    # Registry records and catalog files can be larger than patient answers.
+    request.max_content_length = current_app.config["STAFF_MAX_CONTENT_LENGTH"]
+
+
+@bp.after_request
+def never_cache(response):  # type: ignore[no-untyped-def]
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.app_context_processor
+def staff_context() -> dict[str, Any]:
+    return {"language_names": LANGUAGE_NAMES}
+
+
+def _login_key() -> str:
+    return "staff-login:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths inside the staff area: never an open redirect."""
+    if target and target.startswith("/staff/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("staff.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["STAFF_LOGIN_LIMITS"][0], methods=["POST"])
+@limiter.limit(lambda: current_app.config["STAFF_LOGIN_LIMITS"][1], methods=["POST"])
+@limiter.limit(lambda: current_app.config["STAFF_LOGIN_LIMITS"][0], methods=["POST"], key_func=_login_key)
+def login():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("staff.home"))
+    form = forms.LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is not None:
+            start_staff_session(user)
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors = ["The email address or password is not right."]
+    return render_template("staff/login.html", form=form), (400 if form.errors else 200)
+
+
+@bp.post("/logout")
+@login_required
+def logout():  # type: ignore[no-untyped-def]
+    end_staff_session()
+    flash("You have signed out.")
+    return redirect(url_for("staff.login"))
+
+
+@bp.get("/")
+@login_required
+def home():  # type: ignore[no-untyped-def]
+    return render_template("staff/home.html")
+
+
+# --- trials ----------------------------------------------------------------------------------
+
+def _lines(text: str, keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    items = []
+    for line in (text or "").splitlines():
+        parts = [p.strip() for p in line.split("|")]
+        if any(parts):
+            items.append({key: (parts[i] if i < len(parts) and parts[i] else None) for i, key in enumerate(keys)})
+    return items
+
+
+def _unlines(items: list[dict[str, Any]], keys: tuple[str, ...]) -> str:
+    return "\n".join(" | ".join(item.get(k) or "" for k in keys).rstrip(" |") for item in items or [])
+
+
+CONTACT_KEYS = ("name", "phone", "email")
+SOURCE_KEYS = ("label", "url")
+
+
+def _trial(trial_id: int) -> Trial:
+    return db.session.get(Trial, trial_id) or abort(404)
+
+
+def _page(page_id: int) -> EducationPage:
+    return db.session.get(EducationPage, page_id) or abort(404)
+
+
+@bp.get("/trials")
+@login_required
+def trials():  # type: ignore[no-untyped-def]
+    rows = db.session.scalars(select(Trial).order_by(Trial.archived, Trial.position, Trial.id)).all()
+    return render_template("staff/trials.html", trials=rows)
+
+
+@bp.route("/trials/new", methods=["GET", "POST"])
+@bp.route("/trials/<int:trial_id>", methods=["GET", "POST"])
+@login_required
+def trial_edit(trial_id: int | None = None):  # type: ignore[no-untyped-def]
+    trial = _trial(trial_id) if trial_id else None
+    form = forms.TrialForm()
+    conflict = None
+    if form.validate_on_submit():
+        data = {key: getattr(form, key).data for key in (
+            "registry_id", "registry_url", "acronym", "official_title", "sponsor", "phase", "status",
+            "status_verified", "site", "site_city", "facts_checked")}
+        data = {k: (v.strip() or None) if isinstance(v, str) else v for k, v in data.items()}
+        data["conditions"] = form.conditions.data or []
+        data["contacts"] = _lines(form.contacts.data, CONTACT_KEYS)
+        data["sources"] = _lines(form.sources.data, SOURCE_KEYS)
+        data["archived"] = not form.shown.data
+        try:
+            saved = services.save_trial(current_user, trial, data, form.version.data, form.loaded.data)
+        except services.EditConflict as error:
+            conflict = error
+            form.version.data, form.loaded.data = str(error.current_version), json.dumps(error.current_snapshot)
+        except services.InvalidInput as error:
+            form.registry_id.errors = [str(error)]
+        else:
+            flash(f"Saved {saved.registry_id}.")
+            return redirect(url_for("staff.trial_edit", trial_id=saved.id))
+    elif request.method == "GET" and trial is not None:
+        for key in ("registry_id", "registry_url", "acronym", "official_title", "sponsor", "phase",
+                    "status", "status_verified", "site", "site_city", "facts_checked"):
+            getattr(form, key).data = getattr(trial, key)
+        form.conditions.data = trial.conditions
+        form.contacts.data = _unlines(trial.contacts, CONTACT_KEYS)
+        form.sources.data = _unlines(trial.sources, SOURCE_KEYS)
+        form.shown.data = not trial.archived
+        form.version.data, form.loaded.data = str(trial.version), json.dumps(services.trial_snapshot(trial))
+    elif request.method == "GET":
+        form.status.data = "RECRUITING"
+        form.shown.data = False
+    return render_template("staff/trial_edit.html", form=form, trial=trial, conflict=conflict,
+                           action=forms.VersionForm(), languages=current_app.config["LANGUAGES"]), \
+        (409 if conflict else 400 if form.errors else 200)
+
+
+@bp.route("/trials/<int:trial_id>/criteria/new", methods=["GET", "POST"])
+@bp.route("/trials/<int:trial_id>/criteria/<int:criterion_id>", methods=["GET", "POST"])
+@login_required
+def criterion_edit(trial_id: int, criterion_id: int | None = None):  # type: ignore[no-untyped-def]
+    trial = _trial(trial_id)
+    criterion = None
+    if criterion_id is not None:
+        criterion = db.session.get(Criterion, criterion_id)
+        if criterion is None or criterion.trial_id != trial.id:
+            abort(404)
+    form = forms.CriterionForm()
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            services.save_criterion(current_user, trial, criterion, form.data, form.version.data)
+        except services.EditConflict as error:
+            conflict, form.version.data = error, str(error.current_version)
+        except services.InvalidInput as error:
+            form.operator.errors = [str(error)]
+        else:
+            flash("Criterion saved.")
+            return redirect(url_for("staff.trial_edit", trial_id=trial.id) + "#criteria")
+    elif request.method == "GET":
+        form.version.data = str(trial.version)
+        if criterion is not None:
+            value = criterion.value or {}
+            form.fact.data = criterion.fact or ""
+            form.operator.data = criterion.operator
+            form.met.data = ", ".join(value.get("met", []))
+            form.check.data = ", ".join(value.get("check", []))
+            form.minimum.data, form.maximum.data = value.get("min"), value.get("max")
+            form.check_minimum.data, form.check_maximum.data = value.get("check_min"), value.get("check_max")
+            english = criterion.texts.get("en", {})
+            form.description.data = english.get("description")
+            form.if_not_met.data = english.get("if_not_met")
+            form.source.data = criterion.source
+    return render_template("staff/criterion_edit.html", form=form, trial=trial, criterion=criterion,
+                           conflict=conflict), (409 if conflict else 400 if form.errors else 200)
+
+
+@bp.post("/trials/<int:trial_id>/criteria/<int:criterion_id>/<any(up, down, remove):action>")
+@login_required
+def criterion_action(trial_id: int, criterion_id: int, action: str):  # type: ignore[no-untyped-def]
+    trial = _trial(trial_id)
+    criterion = db.session.get(Criterion, criterion_id)
+    if criterion is None or criterion.trial_id != trial.id:
+        abort(404)
+    form = forms.VersionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        if action == "remove":
+            services.remove_criterion(current_user, trial, criterion, form.version.data)
+        else:
+            services.move_criterion(current_user, trial, criterion, -1 if action == "up" else 1, form.version.data)
+    except services.EditConflict:
+        flash("Someone else changed this study while you were looking at it. Nothing was changed: "
+              "check the criteria below and try again.")
+    return redirect(url_for("staff.trial_edit", trial_id=trial.id) + "#criteria")
+
+
+@bp.post("/trials/<int:trial_id>/<any(archive, show):action>")
+@login_required
+def trial_visibility(trial_id: int, action: str):  # type: ignore[no-untyped-def]
+    trial = _trial(trial_id)
+    form = forms.VersionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.set_trial_archived(current_user, trial, action == "archive", form.version.data)
+    except services.EditConflict:
+        flash("Someone else changed this study while you were looking at it. Nothing was changed.")
+    else:
+        flash(f"{trial.registry_id} is {'archived: patients no longer see it' if action == 'archive' else 'now shown to patients'}.")
+    return redirect(url_for("staff.trial_edit", trial_id=trial.id))
+
+
+def _language_or_404(lang: str) -> str:
+    if lang not in current_app.config["LANGUAGES"]:
+        abort(404)
+    return lang
+
+
+@bp.route("/trials/<int:trial_id>/texts/<lang>", methods=["GET", "POST"])
+@login_required
+def trial_texts(trial_id: int, lang: str):  # type: ignore[no-untyped-def]
+    trial = _trial(trial_id)
+    _language_or_404(lang)
+    form = forms.TrialTextsForm()
+    conflict = None
+    criteria_words = [{"description": request.form.get(f"criterion-{c.id}-description", "").strip()[:1000],
+                       "if_not_met": request.form.get(f"criterion-{c.id}-if_not_met", "").strip()[:1000]}
+                      for c in trial.criteria] if request.method == "POST" else [
+        c.texts.get(lang, {}) for c in trial.criteria]
+    if form.validate_on_submit():
+        try:
+            services.save_trial_texts(current_user, trial, lang, form.data, criteria_words,
+                                      form.version.data, request.form.get("loaded"))
+        except services.EditConflict as error:
+            conflict, form.version.data = error, str(error.current_version)
+        else:
+            flash(f"Saved the {LANGUAGE_NAMES[lang]} texts of {trial.registry_id}.")
+            return redirect(url_for("staff.trial_texts", trial_id=trial.id, lang=lang))
+    elif request.method == "GET":
+        entry = trial.texts.get(lang, {})
+        form.title.data, form.summary.data = entry.get("title"), entry.get("summary")
+        form.involves.data, form.reviewed.data = entry.get("involves"), entry.get("reviewed", False)
+        form.version.data = str(trial.version)
+    return render_template("staff/trial_texts.html", form=form, trial=trial, lang=lang,
+                           criteria=list(zip(trial.criteria, criteria_words)), conflict=conflict,
+                           loaded=json.dumps(services.trial_snapshot(trial)) if not conflict else json.dumps(conflict.current_snapshot)), \
+        (409 if conflict else 400 if form.errors else 200)
+
+
+# --- registry import -------------------------------------------------------------------------
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required
+def import_registry():  # type: ignore[no-untyped-def]
+    form = forms.ImportForm()
+    results, error = None, None
+    if form.validate_on_submit():
+        texts: list[str | bytes] = []
+        try:
+            if form.registry_id.data:
+                texts.append(ctgov.fetch_study(form.registry_id.data, current_app.config["CTGOV_API_URL"],
+                                               current_app.config["CTGOV_TIMEOUT_SECONDS"]))
+            if (form.record.data or "").strip():
+                texts.append(form.record.data)
+            texts += [f.read() for f in request.files.getlist(form.upload.name) if f and f.filename]
+            if not texts:
+                error = "Give a registry number, paste a record, or choose a file."
+            else:
+                results = services.import_records(current_user, texts)
+        except (ctgov.RegistryRecordError, ctgov.RegistryUnavailable) as problem:
+            error = f"Nothing was imported. {problem}"
+    return render_template("staff/import.html", form=form, results=results, error=error,
+                           trials={t.registry_id: t for t in db.session.scalars(select(Trial))}), \
+        (400 if error or form.errors else 200)
+
+
+# --- education pages -------------------------------------------------------------------------
+
+def _trial_choices() -> list[tuple[str, str]]:
+    return [(t.registry_id, f"{t.registry_id} – {t.texts.get('en', {}).get('title', t.official_title)}")
+            for t in db.session.scalars(select(Trial).order_by(Trial.position))]
+
+
+@bp.get("/pages")
+@login_required
+def pages():  # type: ignore[no-untyped-def]
+    rows = db.session.scalars(select(EducationPage).order_by(EducationPage.position)).all()
+    return render_template("staff/pages.html", pages=rows)
+
+
+@bp.route("/pages/new", methods=["GET", "POST"])
+@bp.route("/pages/<int:page_id>", methods=["GET", "POST"])
+@login_required
+def page_edit(page_id: int | None = None):  # type: ignore[no-untyped-def]
+    page = _page(page_id) if page_id else None
+    form = forms.PageForm()
+    form.trials.choices = _trial_choices()
+    conflict = None
+    if form.validate_on_submit():
+        data = {"slug": form.slug.data.strip(), "conditions": form.conditions.data or [],
+                "trials": form.trials.data or [], "sources": _lines(form.sources.data, SOURCE_KEYS)}
+        if not data["conditions"]:
+            form.conditions.errors = ["Choose who this page is for."]
+        else:
+            try:
+                saved = services.save_page(current_user, page, data, form.version.data, request.form.get("loaded"))
+            except services.EditConflict as error:
+                conflict, form.version.data = error, str(error.current_version)
+            except services.InvalidInput as error:
+                form.slug.errors = [str(error)]
+            else:
+                flash(f"Saved page {saved.slug}.")
+                return redirect(url_for("staff.page_edit", page_id=saved.id))
+    elif request.method == "GET" and page is not None:
+        form.slug.data, form.conditions.data, form.trials.data = page.slug, page.conditions, page.trials
+        form.sources.data = _unlines(page.sources, SOURCE_KEYS)
+        form.version.data = str(page.version)
+    snapshot = services.page_snapshot(page) if page else {}
+    return render_template("staff/page_edit.html", form=form, page=page, conflict=conflict,
+                           loaded=json.dumps(conflict.current_snapshot if conflict else snapshot),
+                           languages=current_app.config["LANGUAGES"]), \
+        (409 if conflict else 400 if form.errors else 200)
+
+
+@bp.route("/pages/<int:page_id>/texts/<lang>", methods=["GET", "POST"])
+@login_required
+def page_texts(page_id: int, lang: str):  # type: ignore[no-untyped-def]
+    page = _page(page_id)
+    _language_or_404(lang)
+    form = forms.PageTextsForm()
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            services.save_page_texts(current_user, page, lang, form.data, form.version.data, request.form.get("loaded"))
+        except services.EditConflict as error:
+            conflict, form.version.data = error, str(error.current_version)
+        else:
+            flash(f"Saved the {LANGUAGE_NAMES[lang]} text of {page.slug}.")
+            return redirect(url_for("staff.page_texts", page_id=page.id, lang=lang))
+    elif request.method == "GET":
+        entry = page.texts.get(lang, {})
+        form.title.data, form.summary.data = entry.get("title"), entry.get("summary")
+        form.body.data, form.reviewed.data = entry.get("body"), entry.get("reviewed", False)
+        form.version.data = str(page.version)
+    preview = render_markdown(form.body.data or "")
+    return render_template("staff/page_texts.html", form=form, page=page, lang=lang, preview=preview,
+                           conflict=conflict,
+                           loaded=json.dumps(conflict.current_snapshot if conflict else services.page_snapshot(page))), \
+        (409 if conflict else 400 if form.errors else 200)
+
+
+# --- share links -----------------------------------------------------------------------------
+
+def _link_url(link: ShareLink) -> str:
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    path = url_for("sharing.follow", code=link.code)
+    return base.rstrip("/") + path if base else url_for("sharing.follow", code=link.code, _external=True)
+
+
+@bp.route("/links", methods=["GET", "POST"])
+@login_required
+def links():  # type: ignore[no-untyped-def]
+    form = forms.ShareLinkForm()
+    form.language.choices = [(code, LANGUAGE_NAMES[code]) for code in current_app.config["LANGUAGES"]]
+    form.trials.choices = _trial_choices()
+    if form.validate_on_submit():
+        link = services.create_link(current_user, form.label.data, form.language.data, form.trials.data or [])
+        flash(f"Share link {link.code} is ready.")
+        return redirect(url_for("staff.link_detail", link_id=link.id))
+    rows = db.session.scalars(select(ShareLink).order_by(ShareLink.created_at.desc())).all()
+    return render_template("staff/links.html", form=form, links=rows, totals=sharing.totals_by_link(),
+                           shown=sharing.shown), (400 if form.errors else 200)
+
+
+def _link(link_id: int) -> ShareLink:
+    return db.session.get(ShareLink, link_id) or abort(404)
+
+
+@bp.get("/links/<int:link_id>")
+@login_required
+def link_detail(link_id: int):  # type: ignore[no-untyped-def]
+    link = _link(link_id)
+    return render_template("staff/link_detail.html", link=link, url=_link_url(link), action=forms.ActionForm())
+
+
+@bp.get("/links/<int:link_id>/qr.<any(svg, png):kind>")
+@login_required
+def link_qr(link_id: int, kind: str):  # type: ignore[no-untyped-def]
+    link = _link(link_id)
+    body = sharing.qr_code(_link_url(link), kind)
+    mimetype = "image/svg+xml" if kind == "svg" else "image/png"
+    response = Response(body, mimetype=mimetype)
+    if request.args.get("download"):
+        response.headers["Content-Disposition"] = f'attachment; filename="trialcheck-{link.code}.{kind}"'
+    return response
+
+
+@bp.post("/links/<int:link_id>/<any(on, off):state>")
+@login_required
+def link_switch(link_id: int, state: str):  # type: ignore[no-untyped-def]
+    link = _link(link_id)
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    services.set_link_active(current_user, link, state == "on")
+    flash(f"Share link {link.code} is {'on' if state == 'on' else 'off'}.")
+    return redirect(url_for("staff.link_detail", link_id=link.id))
+
+
+# --- counts ----------------------------------------------------------------------------------
+
+@bp.get("/counts")
+@login_required
+def counts():  # type: ignore[no-untyped-def]
+    screenings, verdicts = sharing.count_tables()
+    labels = {link.code: link.label for link in db.session.scalars(select(ShareLink))}
+    return render_template("staff/counts.html", screenings=screenings, verdicts=verdicts,
+                           labels=labels, shown=sharing.shown)
+
+
+@bp.get("/counts.csv")
+@login_required
+def counts_csv():  # type: ignore[no-untyped-def]
+    screenings, verdicts = sharing.count_tables()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["day", "link", "language", "measure", "trial", "count"])
+    for row in screenings:
+        writer.writerow([row.day, row.link, row.language, "started", "", sharing.shown(row.started)])
+        writer.writerow([row.day, row.link, row.language, "finished", "", sharing.shown(row.finished)])
+    for v in verdicts:
+        for group in ("fit", "check", "unlikely", "unrelated"):
+            count = getattr(v, group)
+            if count:
+                writer.writerow([v.day, v.link, v.language, group, v.trial, sharing.shown(count)])
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="trialcheck-counts.csv"'})
+
+
+# --- audit and accounts (admins) -------------------------------------------------------------
+
+@bp.get("/audit")
+@login_required
+@admin_required
+def audit_trail():  # type: ignore[no-untyped-def]
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(500)).all()
+    return render_template("staff/audit.html", events=events)
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@login_required
+@admin_required
+def users():  # type: ignore[no-untyped-def]
+    form = forms.StaffCreateForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_staff(current_user, form.email.data, form.role.data, form.password.data)
+        except (services.InvalidInput, PasswordTooShort) as error:
+            form.email.errors = [str(error)]
+        else:
+            flash(f"Created an account for {user.email}.")
+            return redirect(url_for("staff.users"))
+    rows = db.session.scalars(select(StaffUser).order_by(StaffUser.email)).all()
+    return render_template("staff/users.html", form=form, users=rows), (400 if form.errors else 200)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@login_required
+@admin_required
+def user_edit(user_id: int):  # type: ignore[no-untyped-def]
+    user = db.session.get(StaffUser, user_id) or abort(404)
+    form = forms.StaffUpdateForm()
+    if form.validate_on_submit():
+        if user.id == current_user.id and (form.role.data != "admin" or not form.active.data):
+            form.role.errors = ["You cannot remove your own admin access or block yourself."]
+        else:
+            try:
+                services.update_staff(current_user, user, form.role.data, form.active.data, form.password.data or None)
+            except PasswordTooShort as error:
+                form.password.errors = [str(error)]
+            else:
+                flash(f"Saved {user.email}.")
+                return redirect(url_for("staff.users"))
+    elif request.method == "GET":
+        form.role.data, form.active.data = user.role, user.active
+    return render_template("staff/user_edit.html", form=form, user=user), (400 if form.errors else 200)
+
+
+# --- catalog files ---------------------------------------------------------------------------
+
+@bp.route("/catalog", methods=["GET", "POST"])
+@login_required
+def catalog():  # type: ignore[no-untyped-def]
+    form = forms.CatalogLoadForm()
+    report, error = None, None
+    if form.validate_on_submit():
+        if not current_user.is_admin:
+            abort(403)
+        upload = request.files.get(form.upload.name)
+        if not upload or not upload.filename:
+            error = "Choose a catalog file to load."
+        else:
+            try:
+                report = services.load_catalog_file(current_user, upload.read(), form.replace_edited.data)
+            except CatalogError as problem:
+                error = f"Nothing was loaded. {problem}"
+    return render_template("staff/catalog.html", form=form, report=report, error=error), \
+        (400 if error or form.errors else 200)
+
+
+@bp.get("/catalog/export.json")
+@login_required
+def catalog_export():  # type: ignore[no-untyped-def]
+    return Response(dump_catalog(export_catalog()), mimetype="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="trialcheck-catalog.json"'})
