@@ -58,6 +58,14 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+
+    @app.before_request
+    def staff_upload_limit() -> None:
+        # Registered before CSRF protection reads the form: registry records and catalog
+        # files sent to /staff may be larger than anything a patient sends.
+        if request.path.startswith("/staff/"):
+            request.max_content_length = app.config["STAFF_MAX_CONTENT_LENGTH"]
+
     csrf.init_app(app)
 
 

@@ -28,12 +28,6 @@ from .models import AuditEvent, StaffUser
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 
-@bp.before_request
-def staff_request_limits() -> None:
-    # Registry records and catalog files can be larger than patient answers.
-    request.max_content_length = current_app.config["STAFF_MAX_CONTENT_LENGTH"]
-
-
 @bp.after_request
 def never_cache(response):  # type: ignore[no-untyped-def]
     response.headers["Cache-Control"] = "no-store"
