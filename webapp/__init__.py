@@ -96,6 +96,9 @@ def register_template_filters(app: Flask) -> None:
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.add_extension("jinja2.ext.do")
+    # Drop the template's own indentation and block newlines from the HTML sent to phones.
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
 
 
 def register_commands(app: Flask) -> None:

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..core.engine import Criterion as CoreCriterion
@@ -257,8 +258,31 @@ class TrialCard:
     text_lang: str
 
 
+def catalog_revision() -> tuple[int, int, int]:
+    """Changes whenever a trial is added or changed: every change bumps the trial's version."""
+    row = db.session.execute(select(
+        func.count(Trial.id), func.coalesce(func.sum(Trial.version), 0), func.coalesce(func.max(Trial.id), 0),
+    )).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
 def trial_specs(lang: str) -> list[TrialSpec]:
-    """Every listed trial as the engine's TrialSpec, carrying its card for display."""
+    """Every listed trial as the engine's TrialSpec, carrying its card for display.
+
+    Built once per language and kept in this process until the catalog changes: each request
+    costs one small aggregate query instead of loading every trial and criterion. The check
+    runs on every request, so several workers and servers never serve a stale catalog.
+    """
+    cache = current_app.extensions.setdefault("trial_specs", {})
+    revision = catalog_revision()
+    cached = cache.get(lang)
+    if cached is None or cached[0] != revision:
+        cached = (revision, _build_trial_specs(lang))
+        cache[lang] = cached
+    return cached[1]
+
+
+def _build_trial_specs(lang: str) -> list[TrialSpec]:
     trials = db.session.scalars(
         select(Trial).options(selectinload(Trial.criteria)).where(Trial.archived.is_(False))
         .order_by(Trial.position, Trial.id))

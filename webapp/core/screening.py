@@ -55,7 +55,8 @@ class Screening:
         default_factory=lambda: {v: [] for v in Verdict}
     )
     not_recruiting: list[TrialOutcome] = field(default_factory=list)
-    unrelated: list[TrialOutcome] = field(default_factory=list)
+    # Trials about none of the chosen conditions: counted, not assessed unless asked for.
+    unrelated: list[TrialSpec] = field(default_factory=list)
     under_18: bool = False
     asks_about_travel_help: bool = False
 
@@ -86,10 +87,11 @@ def screen(
     facts = derive_facts(answers, today)
     screening = Screening()
     for trial in trials:
+        if not include_unrelated and not relates_to(trial.conditions, answers):
+            screening.unrelated.append(trial)
+            continue
         outcome = TrialOutcome(trial, assess(trial.criteria, facts))
-        if not relates_to(trial.conditions, answers) and not include_unrelated:
-            screening.unrelated.append(outcome)
-        elif trial.recruiting:
+        if trial.recruiting:
             screening.by_verdict[outcome.verdict].append(outcome)
         else:
             screening.not_recruiting.append(outcome)

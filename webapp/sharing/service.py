@@ -50,10 +50,8 @@ def link_scope(code: str | None) -> set[str] | None:
 
 
 def landed(screening) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    """(registry id, result group) for every trial in a screening, unrelated ones included."""
-    pairs = [(o.trial.registry_id, o.verdict.value) for o in screening.listed]
-    pairs += [(o.trial.registry_id, "unrelated") for o in screening.unrelated]
-    return pairs
+    """(registry id, result group) for every trial the person was shown."""
+    return [(o.trial.registry_id, o.verdict.value) for o in screening.listed]
 
 
 def qr_code(url: str, kind: str) -> bytes:
@@ -68,16 +66,13 @@ def qr_code(url: str, kind: str) -> bytes:
     return buffer.getvalue()
 
 
-def _upsert(day: date, link_code: str, language: str, event: str,
-            registry_id: str = "", verdict: str = "") -> None:
+def _increment(rows: list[dict[str, object]]) -> None:
+    """Add one to each counter in a single statement, creating the ones that do not exist."""
     insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(UsageCount).values(
-        day=day, link_code=link_code, language=language, event=event,
-        registry_id=registry_id, verdict=verdict, count=1)
-    statement = statement.on_conflict_do_update(
+    statement = insert(UsageCount).on_conflict_do_update(
         index_elements=["day", "link_code", "language", "event", "registry_id", "verdict"],
         set_={"count": UsageCount.count + 1})
-    db.session.execute(statement)
+    db.session.execute(statement, rows)
 
 
 def count_started(link_code: str | None, language: str) -> None:
@@ -94,8 +89,9 @@ def _record(events: list[tuple[str, str, str]], link_code: str | None, language:
     # A count must never cost a patient their page: failures are logged and skipped.
     try:
         today = date.today()
-        for event, registry_id, verdict in events:
-            _upsert(today, link_code or "", language, event, registry_id, verdict)
+        _increment([{"day": today, "link_code": link_code or "", "language": language, "event": event,
+                     "registry_id": registry_id, "verdict": verdict, "count": 1}
+                    for event, registry_id, verdict in events])
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -120,7 +116,6 @@ class VerdictRow:
     fit: int
     check: int
     unlikely: int
-    unrelated: int
 
 
 def shown(count: int) -> str:
@@ -139,8 +134,8 @@ def count_tables() -> tuple[list[CountRow], list[VerdictRow]]:
             setattr(entry, row.event, getattr(entry, row.event) + row.count)
         elif row.event == VERDICT:
             vkey = (*key, row.registry_id)
-            ventry = verdicts.setdefault(vkey, VerdictRow(*vkey, fit=0, check=0, unlikely=0, unrelated=0))
-            if row.verdict in ("fit", "check", "unlikely", "unrelated"):
+            ventry = verdicts.setdefault(vkey, VerdictRow(*vkey, fit=0, check=0, unlikely=0))
+            if row.verdict in ("fit", "check", "unlikely"):
                 setattr(ventry, row.verdict, getattr(ventry, row.verdict) + row.count)
     return list(screenings.values()), list(verdicts.values())
 

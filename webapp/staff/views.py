@@ -453,7 +453,7 @@ def counts_csv():  # type: ignore[no-untyped-def]
         writer.writerow([row.day, row.link, row.language, "started", "", sharing.shown(row.started)])
         writer.writerow([row.day, row.link, row.language, "finished", "", sharing.shown(row.finished)])
     for v in verdicts:
-        for group in ("fit", "check", "unlikely", "unrelated"):
+        for group in ("fit", "check", "unlikely"):
             count = getattr(v, group)
             if count:
                 writer.writerow([v.day, v.link, v.language, group, v.trial, sharing.shown(count)])
