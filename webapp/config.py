@@ -35,6 +35,9 @@ class Defaults:
     PUBLIC_BASE_URL = None
     # Trials whose status was verified longer ago than this get a warning.
     STALE_STATUS_MONTHS = 6
+    # Results show this many trials per group, with a link to the rest in pages of GROUP_PAGE_SIZE.
+    RESULTS_PER_GROUP = 10
+    GROUP_PAGE_SIZE = 25
 
 
 def database_url(instance_path: str) -> str:

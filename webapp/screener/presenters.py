@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -11,6 +12,7 @@ from flask_babel import format_date, format_number, get_locale, gettext, lazy_ge
 
 from ..core.dates import YearMonth
 from ..core.engine import CriterionResult, Outcome, Unknown, Verdict
+from ..core.screening import Screening, TrialOutcome
 from ..core.questions import NOT_SURE, Kind, Question
 
 VERDICT_HEADINGS = {
@@ -25,6 +27,26 @@ VERDICT_INTROS = {
                       "Some things can only be checked by the study team."),
     Verdict.UNLIKELY: _l("At least one of your answers does not match what these studies need."),
 }
+CLOSED_HEADING = _l("Not recruiting now")
+CLOSED_INTRO = _l("These studies are not taking new people at the moment. We show them so you know they exist.")
+
+
+@dataclass(frozen=True)
+class ResultGroup:
+    key: str  # fit, check, unlikely, closed
+    heading: str
+    intro: str
+    outcomes: list[TrialOutcome]
+
+
+def result_groups(screening: Screening) -> list[ResultGroup]:
+    """The results page's sections in order: recruiting trials by verdict, then the rest."""
+    groups = [ResultGroup(v.value, str(VERDICT_HEADINGS[v]), str(VERDICT_INTROS[v]), screening.by_verdict[v])
+              for v in Verdict]
+    groups.append(ResultGroup("closed", str(CLOSED_HEADING), str(CLOSED_INTRO), screening.not_recruiting))
+    return [g for g in groups if g.outcomes]
+
+
 VERDICT_SHORT = {
     Verdict.FIT: _l("May be a fit"),
     Verdict.CHECK: _l("Might be a fit"),

@@ -10,7 +10,6 @@ from flask_babel import gettext
 
 from ..catalog import service as catalog
 from ..core import questions as q
-from ..core.engine import Verdict
 from ..core.screening import screen, status_is_stale
 from . import presenters
 from ..sharing import service as sharing
@@ -128,7 +127,7 @@ def check():  # type: ignore[no-untyped-def]
     return render_template("screener/check.html", rows=rows)
 
 
-def _screening_page(template: str, count: bool = False):  # type: ignore[no-untyped-def]
+def _screening_page(template: str, count: bool = False, group: str | None = None):  # type: ignore[no-untyped-def]
     answers = current_answers()
     if not q.is_complete(answers):
         return redirect(_next_url(answers, False) if answers else url_for(".start"))
@@ -141,10 +140,27 @@ def _screening_page(template: str, count: bool = False):  # type: ignore[no-unty
         sharing.count_finished(link_code, g.lang_code, sharing.landed(screening))
     rows = [(question, presenters.answer_text(question, answers[question.id]))
             for question in q.shown_questions(answers)]
+    groups = presenters.result_groups(screening)
+    extra = {}
+    if group is not None:
+        chosen = next((g for g in groups if g.key == group), None)
+        if chosen is None:
+            return redirect(url_for(".results", show="all" if show_all else None))
+        size = current_app.config["GROUP_PAGE_SIZE"]
+        pages = max(1, -(-len(chosen.outcomes) // size))
+        try:
+            page = min(max(1, int(request.args.get("page", 1))), pages)
+        except ValueError:
+            page = 1
+        groups = [presenters.ResultGroup(chosen.key, chosen.heading, chosen.intro,
+                                         chosen.outcomes[(page - 1) * size:page * size])]
+        extra = {"page_of": (page, pages), "group_key": chosen.key}
     return render_template(
         template,
         screening=screening,
-        verdicts=list(Verdict),
+        groups=groups,
+        per_group=current_app.config["RESULTS_PER_GROUP"],
+        **extra,
         pages=catalog.pages_for_answers(answers, g.lang_code),
         search_links=presenters.registry_searches(list(q.chosen_conditions(answers))),
         show_all=show_all,
@@ -158,6 +174,11 @@ def _screening_page(template: str, count: bool = False):  # type: ignore[no-unty
 @bp.get("/results")
 def results():  # type: ignore[no-untyped-def]
     return _screening_page("screener/results.html", count=True)
+
+
+@bp.get("/results/<any(fit, check, unlikely, closed):group>")
+def results_group(group: str):  # type: ignore[no-untyped-def]
+    return _screening_page("screener/results_group.html", group=group)
 
 
 @bp.get("/results/print")
