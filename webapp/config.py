@@ -33,8 +33,6 @@ class Defaults:
     CTGOV_TIMEOUT_SECONDS = 10
     # Base of share-link addresses printed on flyers; defaults to the address the page was served on.
     PUBLIC_BASE_URL = None
-    # Trials whose status was verified longer ago than this get a warning.
-    STALE_STATUS_MONTHS = 6
     # Results show this many trials per group, with a link to the rest in pages of GROUP_PAGE_SIZE.
     RESULTS_PER_GROUP = 10
     GROUP_PAGE_SIZE = 25

@@ -61,18 +61,15 @@ def import_ctgov_command(files: tuple[str, ...]) -> None:
     from .ctgov import RegistryRecordError
     from .importing import import_studies, read_records
 
-    try:
-        studies = []
-        for name in files:
-            with open(name, "rb") as handle:
-                try:
-                    studies += read_records(handle.read())
-                except RegistryRecordError as error:
-                    raise RegistryRecordError(f"{name}: {error.path}", str(error).split(": ", 1)[1]) from None
-        results = import_studies(studies)
-        db.session.commit()
-    except RegistryRecordError as error:
-        raise click.ClickException(f"Nothing was imported. {error}") from None
+    studies = []
+    for name in files:
+        with open(name, "rb") as handle:
+            try:
+                studies += read_records(handle.read())
+            except RegistryRecordError as error:
+                raise click.ClickException(f"Nothing was imported. {name}: {error}") from None
+    results = import_studies(studies)
+    db.session.commit()
     for result in results:
         state = "added (hidden until staff show it)" if result.created else (
             f"updated: {', '.join(result.changed)}" if result.changed else "unchanged")

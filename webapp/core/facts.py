@@ -9,7 +9,6 @@ never confirm them, because only the study team's blood test can.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -92,6 +91,3 @@ def fact_spec(name: str) -> FactSpec:
     except KeyError:
         raise ValueError(f"unknown fact {name!r}; known facts: {sorted(FACT_SPECS)}") from None
 
-
-def describe_facts() -> Mapping[str, FactSpec]:
-    return dict(FACT_SPECS)

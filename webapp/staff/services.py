@@ -4,7 +4,6 @@ writes an audit event and commits in one place."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
