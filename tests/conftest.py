@@ -188,3 +188,32 @@ def editor_client(app):
 
 
 RECORDS = Path(__file__).parent / "records"
+
+
+# --- browser tests -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """The app with the bundled catalog, served on 127.0.0.1 for a module's browser tests."""
+    from browser import live_server
+
+    tmp = tmp_path_factory.mktemp("served")
+    app = make_app(f"sqlite:///{tmp / 'browser.sqlite3'}", tmp)
+    with app.app_context():
+        upgrade()
+        load_catalog(read_bundled_catalog())
+    with live_server(app) as url:
+        yield app, url
+
+
+@pytest.fixture(scope="module")
+def base_url(served):
+    return served[1]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from browser import chromium
+
+    with chromium() as instance:
+        yield instance

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser import ARTIFACTS, chromium, live_server
+from browser import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
@@ -18,28 +18,6 @@ ANSWERS = [
     ("veteran", ['input[value="not_sure"]']),
     ("travel_charleston", ['input[value="no"]']),
 ]
-
-
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory):
-    from flask_migrate import upgrade
-
-    from conftest import make_app
-    from webapp.catalog.service import load_catalog, read_bundled_catalog
-
-    tmp = tmp_path_factory.mktemp("browser-languages")
-    app = make_app(f"sqlite:///{tmp / 'browser.sqlite3'}", tmp)
-    with app.app_context():
-        upgrade()
-        load_catalog(read_bundled_catalog())
-    with live_server(app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as instance:
-        yield instance
 
 
 def answer(page, question_id, value):

@@ -7,119 +7,102 @@ from __future__ import annotations
 
 import pytest
 
-from browser import ARTIFACTS, chromium, live_server
+from browser import ARTIFACTS
 from conftest import RECORDS
 
 pytestmark = pytest.mark.browser
 PASSWORD = "a long staff password"
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    from flask_migrate import upgrade
-
-    from conftest import make_app
-    from webapp.catalog.service import load_catalog, read_bundled_catalog
-
-    tmp = tmp_path_factory.mktemp("browser-staff")
-    app = make_app(f"sqlite:///{tmp / 'staff.sqlite3'}", tmp)
-    with app.app_context():
-        upgrade()
-        load_catalog(read_bundled_catalog())
-    with live_server(app) as url:
-        yield app, url
-
-
-def test_new_staff_member_first_day(served):
+def test_new_staff_member_first_day(served, browser):
     app, base_url = served
     # The README's command: the password comes from standard input, never the command line.
     result = app.test_cli_runner().invoke(args=["staff", "create", "nurse@clinic.example", "--role", "editor"],
                                           input=PASSWORD + "\n")
     assert result.exit_code == 0, result.output
     ARTIFACTS.mkdir(exist_ok=True)
-    with chromium() as browser:
-        staff = browser.new_page(viewport={"width": 1280, "height": 900})
-        staff.goto(base_url + "/staff/trials")
-        assert "/staff/login" in staff.url
-        staff.get_by_label("Email address").fill("nurse@clinic.example")
-        staff.get_by_label("Password").fill(PASSWORD)
-        staff.get_by_role("button", name="Sign in").click()
-        assert staff.url.endswith("/staff/trials")
+    staff = browser.new_page(viewport={"width": 1280, "height": 900})
+    staff.goto(base_url + "/staff/trials")
+    assert "/staff/login" in staff.url
+    staff.get_by_label("Email address").fill("nurse@clinic.example")
+    staff.get_by_label("Password").fill(PASSWORD)
+    staff.get_by_role("button", name="Sign in").click()
+    assert staff.url.endswith("/staff/trials")
 
-        # Import a registry record (a test record in the real v2 shape).
-        staff.get_by_role("link", name="Import", exact=True).click()
-        staff.get_by_label("Or upload JSON files").set_input_files(str(RECORDS / "NCT09999901.json"))
-        staff.get_by_role("button", name="Import", exact=True).click()
-        assert staff.get_by_text("hidden from patients until you check it").is_visible()
-        staff.get_by_role("link", name="NCT09999901").click()
+    # Import a registry record (a test record in the real v2 shape).
+    staff.get_by_role("link", name="Import", exact=True).click()
+    staff.get_by_label("Or upload JSON files").set_input_files(str(RECORDS / "NCT09999901.json"))
+    staff.get_by_role("button", name="Import", exact=True).click()
+    assert staff.get_by_text("hidden from patients until you check it").is_visible()
+    staff.get_by_role("link", name="NCT09999901").click()
 
-        # Turn a line of the registry's free text into a structured criterion.
-        staff.get_by_text("Eligibility criteria as written in the registry").click()
-        assert staff.get_by_text("Type 1 diabetes diagnosed within 100 days").is_visible()
-        staff.get_by_role("button", name="Add a criterion").click()
-        staff.get_by_label("Fact it reads").select_option("months_since_type1_diagnosis")
-        staff.get_by_label("How").select_option("between")
-        staff.get_by_label("Maximum (empty means no limit)").fill("3")
-        staff.get_by_label("Plain description (English)").fill("You were told you have type 1 diabetes in the last 3 months")
-        staff.get_by_label("Source of this criterion").fill("Registry: diagnosed within 100 days")
-        staff.get_by_role("button", name="Save criterion").click()
-        assert staff.get_by_text("Criterion saved.").is_visible()
-        assert staff.get_by_text("months_since_type1_diagnosis between").is_visible()
+    # Turn a line of the registry's free text into a structured criterion.
+    staff.get_by_text("Eligibility criteria as written in the registry").click()
+    assert staff.get_by_text("Type 1 diabetes diagnosed within 100 days").is_visible()
+    staff.get_by_role("button", name="Add a criterion").click()
+    staff.get_by_label("Fact it reads").select_option("months_since_type1_diagnosis")
+    staff.get_by_label("How").select_option("between")
+    staff.get_by_label("Maximum (empty means no limit)").fill("3")
+    staff.get_by_label("Plain description (English)").fill("You were told you have type 1 diabetes in the last 3 months")
+    staff.get_by_label("Source of this criterion").fill("Registry: diagnosed within 100 days")
+    staff.get_by_role("button", name="Save criterion").click()
+    assert staff.get_by_text("Criterion saved.").is_visible()
+    assert staff.get_by_text("months_since_type1_diagnosis between").is_visible()
 
-        # Translate the summary into Spanish.
-        staff.get_by_role("link", name="Español").click()
-        staff.get_by_label("Title in plain words").fill("Células de apoyo para la diabetes tipo 1 (registro de prueba)")
-        staff.get_by_label("Summary").fill("Este registro de prueba describe un estudio con células de apoyo.")
-        staff.get_by_role("button", name="Save texts").click()
-        assert staff.get_by_text("Saved the Español texts of NCT09999901.").is_visible()
-        staff.get_by_role("link", name="NCT09999901").click()
-        staff.get_by_role("button", name="Show to patients").click()
-        assert staff.get_by_text("NCT09999901 is now shown to patients.").is_visible()
+    # Translate the summary into Spanish.
+    staff.get_by_role("link", name="Español").click()
+    staff.get_by_label("Title in plain words").fill("Células de apoyo para la diabetes tipo 1 (registro de prueba)")
+    staff.get_by_label("Summary").fill("Este registro de prueba describe un estudio con células de apoyo.")
+    staff.get_by_role("button", name="Save texts").click()
+    assert staff.get_by_text("Saved the Español texts of NCT09999901.").is_visible()
+    staff.get_by_role("link", name="NCT09999901").click()
+    staff.get_by_role("button", name="Show to patients").click()
+    assert staff.get_by_text("NCT09999901 is now shown to patients.").is_visible()
 
-        # A share link in Spanish for this study, with its QR code.
-        staff.get_by_role("link", name="Share links").click()
-        staff.get_by_label("Label").fill("Type 1 clinic flyer")
-        staff.get_by_label("Language the screener opens in").select_option("es")
-        staff.get_by_label("NCT09999901 –").check()
-        staff.get_by_role("button", name="Make link and QR code").click()
-        share_url = staff.locator("[data-share-url]").get_attribute("href")
-        qr = staff.locator("img.qr")
-        assert qr.evaluate("img => img.complete && img.naturalWidth > 0")
-        with staff.expect_download() as download:
-            staff.get_by_role("link", name="Download PNG").click()
-        assert download.value.suggested_filename.endswith(".png")
-        staff.pdf(path=str(ARTIFACTS / "staff-qr-flyer.pdf"))  # what printing the page gives
-        staff.screenshot(path=str(ARTIFACTS / "staff-link.png"))
+    # A share link in Spanish for this study, with its QR code.
+    staff.get_by_role("link", name="Share links").click()
+    staff.get_by_label("Label").fill("Type 1 clinic flyer")
+    staff.get_by_label("Language the screener opens in").select_option("es")
+    staff.get_by_label("NCT09999901 –").check()
+    staff.get_by_role("button", name="Make link and QR code").click()
+    share_url = staff.locator("[data-share-url]").get_attribute("href")
+    qr = staff.locator("img.qr")
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 0")
+    with staff.expect_download() as download:
+        staff.get_by_role("link", name="Download PNG").click()
+    assert download.value.suggested_filename.endswith(".png")
+    staff.pdf(path=str(ARTIFACTS / "staff-qr-flyer.pdf"))  # what printing the page gives
+    staff.screenshot(path=str(ARTIFACTS / "staff-link.png"))
 
-        staff.get_by_role("link", name="Counts").click()
-        assert staff.get_by_text("No screenings yet.").is_visible()
+    staff.get_by_role("link", name="Counts").click()
+    assert staff.get_by_text("No screenings yet.").is_visible()
 
-        # A patient opens the link on a phone and screens in Spanish.
-        patient = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-        patient.goto(share_url)
-        assert patient.url.endswith("/es/")
-        patient.locator("a.button-start").click()
-        steps = [('input[value="type1"]',), "28", "month-year", ('input[value="yes"]',), ('input[value="yes"]',)]
-        for step in steps:
-            if step == "month-year":
-                patient.locator("#month").select_option("1")
-                patient.locator("#year").fill("2026")
-            elif isinstance(step, str):
-                patient.locator("main input[name=answer]").fill(step)
-            else:
-                patient.locator(step[0]).check()
-            patient.locator("main form button[type=submit]").click()
-        patient.locator("main a.button").click()
-        card = patient.locator('[data-trial="NCT09999901"]')
-        assert card.get_attribute("data-verdict") in ("check", "unlikely", "fit")
-        assert "Células de apoyo" in card.inner_text()
-        assert patient.locator("[data-trial]").count() == 1  # the link narrows the list
+    # A patient opens the link on a phone and screens in Spanish.
+    patient = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    patient.goto(share_url)
+    assert patient.url.endswith("/es/")
+    patient.locator("a.button-start").click()
+    steps = [('input[value="type1"]',), "28", "month-year", ('input[value="yes"]',), ('input[value="yes"]',)]
+    for step in steps:
+        if step == "month-year":
+            patient.locator("#month").select_option("1")
+            patient.locator("#year").fill("2026")
+        elif isinstance(step, str):
+            patient.locator("main input[name=answer]").fill(step)
+        else:
+            patient.locator(step[0]).check()
+        patient.locator("main form button[type=submit]").click()
+    patient.locator("main a.button").click()
+    card = patient.locator('[data-trial="NCT09999901"]')
+    assert card.get_attribute("data-verdict") in ("check", "unlikely", "fit")
+    assert "Células de apoyo" in card.inner_text()
+    assert patient.locator("[data-trial]").count() == 1  # the link narrows the list
 
-        staff.reload()
-        row = staff.locator("#screenings tbody tr").first
-        assert "Type 1 clinic flyer" in row.inner_text()
-        assert row.locator('[data-count="finished"]').inner_text() == "fewer than 5"
-        staff.screenshot(path=str(ARTIFACTS / "staff-counts.png"))
+    staff.reload()
+    row = staff.locator("#screenings tbody tr").first
+    assert "Type 1 clinic flyer" in row.inner_text()
+    assert row.locator('[data-count="finished"]').inner_text() == "fewer than 5"
+    staff.screenshot(path=str(ARTIFACTS / "staff-counts.png"))
     from webapp.sharing.service import count_tables
 
     with app.app_context():
