@@ -64,6 +64,7 @@ def test_questions_are_asked_in_order():
     assert not q.can_ask("veteran", {"conditions": ["type1"], "age": 30})  # not relevant
     assert q.previous_question("type1_diagnosed", {**answers, "age": 30}).id == "age"
     assert q.progress("age", answers) == q.Progress(2, 5)
+    assert q.progress("conditions", {}) == q.Progress(1, 2, total_known=False)
 
 
 CONDITIONS = q.QUESTIONS_BY_ID["conditions"]

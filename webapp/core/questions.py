@@ -341,6 +341,8 @@ QUESTIONS_BY_ID: dict[str, Question] = {q.id: q for q in QUESTIONS}
 class Progress:
     number: int
     total: int
+    # False while an answer that decides which questions follow is still missing.
+    total_known: bool = True
 
 
 def shown_questions(answers: Answers) -> list[Question]:
@@ -376,7 +378,8 @@ def previous_question(question_id: str, answers: Answers) -> Question | None:
 def progress(question_id: str, answers: Answers) -> Progress:
     ids = [q.id for q in shown_questions(answers)]
     number = ids.index(question_id) + 1 if question_id in ids else len(ids)
-    return Progress(number=number, total=len(ids))
+    deciding = {q.show_if.question for q in QUESTIONS if q.show_if is not None}
+    return Progress(number=number, total=len(ids), total_known=deciding <= set(answers))
 
 
 def can_ask(question_id: str, answers: Answers) -> bool:
