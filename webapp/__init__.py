@@ -9,6 +9,7 @@ from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config
+from .assets import register_assets
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .languages import current_language, register_language_context
 from .sessions import ScreeningSessionInterface
@@ -29,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_security_headers(app)
     register_template_filters(app)
     register_language_context(app)
+    register_assets(app)
     return app
 
 
