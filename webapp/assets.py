@@ -12,12 +12,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, abort, request
+from flask import Flask, Response, abort, request
 
 STYLESHEETS = Path(__file__).parent / "static" / "css"
 YEAR = 365 * 24 * 3600
-
-bp = Blueprint("assets", __name__)
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,6 @@ def register_assets(app: Flask) -> None:
     def asset_url(name: str) -> str:
         return f"/assets/{assets[name].filename}"
 
-    @bp.get("/assets/<filename>")
     def asset(filename: str) -> Response:
         found = by_filename.get(filename)
         if found is None:
@@ -73,4 +70,4 @@ def register_assets(app: Flask) -> None:
         response.set_etag(found.digest)
         return response.make_conditional(request)
 
-    app.register_blueprint(bp)
+    app.add_url_rule("/assets/<filename>", endpoint="asset", view_func=asset)
