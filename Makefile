@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app webapp
 
-.PHONY: run test install install-test translations extract-messages update-translations db clean
+.PHONY: run test install install-test translations extract-messages update-translations db clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,14 @@ run: install translations db
 
 test: install-test translations
 	./scripts/ensure-system-packages.sh
+	# A tiny run of the benchmark keeps the script working; figures come from `make bench`.
+	$(BIN)/python -m bench --smoke
 	TEST_POSTGRES_URL=$$(./scripts/ensure-postgres.sh) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# gunicorn on 127.0.0.1, load from a separate process; prints the table and writes
+# bench/results/latest.md (about 2.5 minutes on 2 cores). BENCH_ARGS="--strict" fails on a missed target.
+bench: install translations
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info tests/artifacts

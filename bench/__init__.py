@@ -1,0 +1,1 @@
+"""Trial Check's benchmark harness (`make bench`, `python -m bench [--smoke]`). See bench/run.py."""
