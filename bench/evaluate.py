@@ -8,7 +8,7 @@ trials the benchmark's databases hold) and drops the document; then times
 `webapp.core.screening.screen` for the benchmark person call by call, the sizes taking turns so
 other work on the machine disturbs them alike, with Python's cyclic garbage collector on (as in
 a server) and, to show its share, off. Where a database is given, also times
-`webapp.catalog.service.trial_specs("en")`, which the results page calls first: its first call
+`webapp.catalog.service.catalog_index()`, which the results page calls first: its first call
 in a fresh app, and later calls (which any per-process cache serves).
 Prints one JSON list on standard output.
 """
@@ -48,7 +48,7 @@ def evaluate(sizes: list[int], databases: dict[str, str], instance: str,
              quick: bool) -> list[dict[str, Any]]:
     from bench.run import person_answers
     from bench.synth import make_app, synthetic_catalog, trial_specs_in_memory
-    from webapp.core.screening import screen
+    from webapp.core.screening import CatalogIndex, screen
 
     today = date.today()
     answers = person_answers(today)
@@ -62,11 +62,11 @@ def evaluate(sizes: list[int], databases: dict[str, str], instance: str,
         screening = screen(specs, answers, today)
         rows[size] = {
             "trials": size, "criteria": sum(len(s.criteria) for s in specs),
-            "listed": len(screening.listed), "unrelated": len(screening.unrelated),
+            "listed": len(screening.listed), "unrelated": screening.unrelated_count,
             "by_verdict": {v.value: len(o) for v, o in screening.by_verdict.items()},
             "not_recruiting": len(screening.not_recruiting),
         }
-        specs_by_size[size] = specs
+        specs_by_size[size] = CatalogIndex(specs)  # the index the app builds once per catalog
         del screening
     gc.collect()
 
@@ -90,7 +90,7 @@ def evaluate(sizes: list[int], databases: dict[str, str], instance: str,
     for size in sizes:
         row = rows[size]
         if str(size) in databases:
-            from webapp.catalog.service import trial_specs
+            from webapp.catalog.service import catalog_index
             from webapp.extensions import db
 
             # First call in a fresh app (builds whatever the service caches), then later calls.
@@ -99,11 +99,11 @@ def evaluate(sizes: list[int], databases: dict[str, str], instance: str,
                 app = make_app(databases[str(size)], instance)
                 with app.app_context():
                     started = time.perf_counter()
-                    trial_specs("en")
+                    catalog_index()
                     cold.append(time.perf_counter() - started)
                     for _ in range(5):
                         started = time.perf_counter()
-                        trial_specs("en")
+                        catalog_index()
                         warm.append(time.perf_counter() - started)
                     db.session.remove()
                     db.engine.dispose()

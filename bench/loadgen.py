@@ -26,7 +26,6 @@ import ipaddress
 import json
 import math
 import multiprocessing as mp
-import os
 import re
 import resource
 import socket

@@ -9,7 +9,7 @@ What it does:
 2. Builds its own SQLite databases in a temporary folder: the bundled catalog, and synthetic
    catalogs of 1,000 and 10,000 trials (bench/synth.py), each migrated with Flask-Migrate.
 3. Times `webapp.core.screening.screen` in process (bench/evaluate.py, in a fresh interpreter)
-   on TrialSpecs built in memory, and `webapp.catalog.service.trial_specs` against each database.
+   on TrialSpecs built in memory, and `webapp.catalog.service.catalog_index` against each database.
 4. For each database, starts gunicorn (fixed setup: sync workers, 2 per core, on 127.0.0.1),
    and runs the scenarios with bench/loadgen.py in a separate process: a warm-up, then a fixed
    window, a request cap and a per-request timeout. The benchmark person (type 1 diabetes and
@@ -598,7 +598,7 @@ def render(info: dict[str, str], settings: Settings, server_command: str,
 
     add("## Evaluating one person in process (`webapp.core.screening.screen`)")
     add("")
-    add("| trials | criteria | listed (fit / check / unlikely / not recruiting) | unrelated | screen() ms, median (best) | per trial µs (best) | GC off, ms, median (best) | trial_specs('en'), first call / later calls, ms | target |")
+    add("| trials | criteria | listed (fit / check / unlikely / not recruiting) | unrelated | screen() ms, median (best) | per trial µs (best) | GC off, ms, median (best) | catalog_index(), first call / later calls, ms | target |")
     add("|--:|--:|---|--:|--:|--:|--:|--:|---|")
     measured = [row for row in evaluation if row["trials"] in settings.eval_sizes]
     base = min(measured, key=lambda row: row["trials"]) if measured else None

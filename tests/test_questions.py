@@ -140,7 +140,7 @@ def test_earliest_birth_month():
 def test_derived_facts():
     facts = derive_facts({"conditions": ["type1"], "age": 25, "type1_diagnosed": "2026-09",
                           "type1_own_insulin": "yes", "travel_charleston": "no"}, TODAY)
-    assert facts == {"conditions": ["type1"], "age_years": 25, "months_since_type1_diagnosis": 2,
-                     "type1_own_insulin": "yes"}
+    assert facts == {"conditions": frozenset({"type1"}), "age_years": 25, "months_since_type1_diagnosis": 2,
+                     "type1_own_insulin": frozenset({"yes"})}
     assert derive_facts({"type1_diagnosed": "not_sure"}, TODAY) == {
         "months_since_type1_diagnosis": "not_sure"}

@@ -89,6 +89,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(site_bp)
     app.register_blueprint(sharing_bp)
     app.register_blueprint(staff_bp)
+    # Only staff sign-in is rate limited; patient pages skip the limiter's checks entirely.
+    for blueprint in (site_bp, sharing_bp, screener_bp, errors_bp):
+        limiter.exempt(blueprint)
     app.register_blueprint(screener_bp)
     app.register_blueprint(errors_bp)
 

@@ -23,6 +23,9 @@ class Defaults:
     SESSION_COOKIE_NAME = "trialcheck"
     # The CSRF token lives as long as the session; a separate, shorter timer only loses answers.
     WTF_CSRF_TIME_LIMIT = None
+    # Patient messages come from the core in the reader's language, not from WTForms' own
+    # catalogs (which Flask-WTF would otherwise reload on every form).
+    WTF_I18N_ENABLED = False
     MAX_CONTENT_LENGTH = 64 * 1024
     # Staff uploads (registry records, catalog files) may be larger than patient forms.
     STAFF_MAX_CONTENT_LENGTH = 5 * 1024 * 1024

@@ -16,6 +16,7 @@ from ..core.engine import Operator
 from ..extensions import db
 from .ctgov import RegistryStudy, age_criterion_value, parse_json, read_study, studies_in
 from .models import Criterion, Trial
+from .service import bump_revision
 
 
 @dataclass
@@ -35,6 +36,7 @@ def import_studies(studies: list[RegistryStudy]) -> list[ImportResult]:
     try:
         for study in studies:
             results.append(_import(study))
+        bump_revision()
         db.session.flush()
     except Exception:
         db.session.rollback()

@@ -6,18 +6,21 @@ place, and the whole load is one transaction, so a bad file writes nothing.
 
 from __future__ import annotations
 
+import gc
 import json
-from dataclasses import dataclass, field
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..core.engine import Assessment, CriterionResult, Operator
 from ..core.engine import Criterion as CoreCriterion
-from ..core.engine import Operator
-from ..core.screening import TrialSpec, relates_to
+from ..core.screening import CatalogIndex, TrialOutcome, TrialSpec, relates_to
 from ..core.questions import Answers
 from ..extensions import db
 from .models import CatalogInfo, Criterion, EducationPage, Trial
@@ -128,6 +131,7 @@ def load_catalog(document: dict[str, Any], replace_edited: bool = False) -> Load
         info = db.session.get(CatalogInfo, "catalog_version") or CatalogInfo(key="catalog_version")
         info.value = document["catalog_version"]
         db.session.add(info)
+        bump_revision()
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -258,59 +262,108 @@ class TrialCard:
     text_lang: str
 
 
-def catalog_revision() -> tuple[int, int, int]:
-    """Changes whenever a trial is added or changed: every change bumps the trial's version."""
-    row = db.session.execute(select(
-        func.count(Trial.id), func.coalesce(func.sum(Trial.version), 0), func.coalesce(func.max(Trial.id), 0),
-    )).one()
-    return int(row[0]), int(row[1]), int(row[2])
+REVISION_KEY = "revision"
 
 
-def trial_specs(lang: str) -> list[TrialSpec]:
-    """Every listed trial as the engine's TrialSpec, carrying its card for display.
+def bump_revision() -> None:
+    """Mark the catalog as changed, in the caller's transaction.
 
-    Built once per language and kept in this process until the catalog changes: each request
-    costs one small aggregate query instead of loading every trial and criterion. The check
-    runs on every request, so several workers and servers never serve a stale catalog.
+    A fresh random token rather than a counter, so two changes committed at once can never
+    leave the same value behind; every process compares it on each request and rebuilds its
+    cached index when it differs.
     """
-    cache = current_app.extensions.setdefault("trial_specs", {})
+    info = db.session.get(CatalogInfo, REVISION_KEY)
+    if info is None:
+        info = CatalogInfo(key=REVISION_KEY)
+        db.session.add(info)
+    info.value = secrets.token_hex(8)
+
+
+def catalog_revision() -> str | None:
+    return db.session.scalar(select(CatalogInfo.value).where(CatalogInfo.key == REVISION_KEY))
+
+
+def catalog_index() -> CatalogIndex:
+    """Every listed trial's engine part (id, status, conditions, criteria), indexed by condition.
+
+    Language-free and built once per process until the catalog changes, so a request costs one
+    primary-key lookup. The texts a page shows are loaded only for the trials on that page
+    (see `localise_outcomes`).
+    """
     revision = catalog_revision()
-    cached = cache.get(lang)
+    cached = current_app.extensions.get("catalog_index")
     if cached is None or cached[0] != revision:
-        cached = (revision, _build_trial_specs(lang))
-        cache[lang] = cached
+        if cached is not None:
+            gc.unfreeze()
+        cached = (revision, _build_index())
+        current_app.extensions["catalog_index"] = cached
+        # Long-lived objects: keep the garbage collector from walking them on every collection.
+        gc.collect()
+        gc.freeze()
     return cached[1]
 
 
-def _build_trial_specs(lang: str) -> list[TrialSpec]:
-    trials = db.session.scalars(
-        select(Trial).options(selectinload(Trial.criteria)).where(Trial.archived.is_(False))
-        .order_by(Trial.position, Trial.id))
-    specs = []
-    for trial in trials:
-        texts, untranslated = localised(trial.texts, lang)
-        card_fields = dict(
-            registry_id=trial.registry_id, registry_url=trial.registry_url,
-            acronym=trial.acronym, official_title=trial.official_title, sponsor=trial.sponsor,
-            status=trial.status, status_verified=trial.status_verified, site=trial.site,
-            site_city=trial.site_city, contacts=trial.contacts or [], sources=trial.sources or [],
-            facts_checked=trial.facts_checked, title=texts.get("title", trial.official_title),
-            summary=texts.get("summary", ""), involves=texts.get("involves"),
-            unreviewed=unreviewed_translation(texts, lang, untranslated),
-            text_lang=DEFAULT_LANGUAGE if untranslated else lang,
-        )
-        criteria = []
-        for row in trial.criteria:
-            words, fallback = localised(row.texts, lang)
-            untranslated = untranslated or fallback
-            criteria.append(CoreCriterion(
-                fact=row.fact, operator=Operator(row.operator), value=row.value or {},
-                description=words.get("description", ""), if_not_met=words.get("if_not_met"),
-            ))
-        card = TrialCard(**card_fields, untranslated=untranslated)
-        specs.append(TrialSpec(trial.registry_id, trial.status, tuple(trial.conditions),
-                               tuple(criteria), payload=card))
-    return specs
+def _build_index() -> CatalogIndex:
+    listed = Trial.archived.is_(False)
+    trials = db.session.execute(
+        select(Trial.id, Trial.registry_id, Trial.status, Trial.conditions)
+        .where(listed).order_by(Trial.position, Trial.id)).all()
+    criteria: dict[int, list[CoreCriterion]] = defaultdict(list)
+    shared: dict[str, CoreCriterion] = {}
+    rows = db.session.execute(
+        select(Criterion.trial_id, Criterion.fact, Criterion.operator, Criterion.value)
+        .join(Trial, Trial.id == Criterion.trial_id).where(listed)
+        .order_by(Criterion.trial_id, Criterion.position))
+    for trial_id, fact, operator, value in rows:
+        # Identical rules (same fact, operator and value) share one object across trials.
+        key = json.dumps([fact, operator, value], sort_keys=True)
+        if key not in shared:
+            shared[key] = CoreCriterion(fact=fact, operator=Operator(operator), value=value or {}, description="")
+        criteria[trial_id].append(shared[key])
+    return CatalogIndex([TrialSpec(registry_id, status, tuple(conditions or ()), tuple(criteria[trial_id]))
+                         for trial_id, registry_id, status, conditions in trials])
+
+
+def localise_outcomes(outcomes: list[TrialOutcome], lang: str) -> list[TrialOutcome]:
+    """The same outcomes, carrying the card and criterion wording in `lang` for display."""
+    wanted = {o.trial.registry_id for o in outcomes}
+    if not wanted:
+        return []
+    rows = db.session.scalars(select(Trial).options(selectinload(Trial.criteria))
+                              .where(Trial.registry_id.in_(wanted)))
+    shown = {trial.registry_id: _card_and_criteria(trial, lang) for trial in rows}
+    localised_outcomes = []
+    for outcome in outcomes:
+        card, criteria = shown[outcome.trial.registry_id]
+        results = tuple(CriterionResult(criterion, result.outcome, result.unknown_because)
+                        for criterion, result in zip(criteria, outcome.assessment.results, strict=False))
+        trial = replace(outcome.trial, payload=card, criteria=criteria)
+        localised_outcomes.append(TrialOutcome(trial, Assessment(outcome.assessment.verdict, results)))
+    return localised_outcomes
+
+
+def _card_and_criteria(trial: Trial, lang: str) -> tuple[TrialCard, tuple[CoreCriterion, ...]]:
+    texts, untranslated = localised(trial.texts, lang)
+    criteria = []
+    for row in trial.criteria:
+        words, fallback = localised(row.texts, lang)
+        untranslated = untranslated or fallback
+        criteria.append(CoreCriterion(
+            fact=row.fact, operator=Operator(row.operator), value=row.value or {},
+            description=words.get("description", ""), if_not_met=words.get("if_not_met"),
+        ))
+    card = TrialCard(
+        registry_id=trial.registry_id, registry_url=trial.registry_url,
+        acronym=trial.acronym, official_title=trial.official_title, sponsor=trial.sponsor,
+        status=trial.status, status_verified=trial.status_verified, site=trial.site,
+        site_city=trial.site_city, contacts=trial.contacts or [], sources=trial.sources or [],
+        facts_checked=trial.facts_checked, title=texts.get("title", trial.official_title),
+        summary=texts.get("summary", ""), involves=texts.get("involves"),
+        unreviewed=unreviewed_translation(texts, lang, untranslated),
+        text_lang=DEFAULT_LANGUAGE if untranslated else lang,
+        untranslated=untranslated,
+    )
+    return card, tuple(criteria)
 
 
 @dataclass(frozen=True)

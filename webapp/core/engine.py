@@ -67,6 +67,10 @@ class Criterion:
 
     def __post_init__(self) -> None:
         validate_criterion(self.fact, self.operator, self.value)
+        # Worked out once here rather than on every evaluation (a catalog may hold 10,000s).
+        object.__setattr__(self, "_met", frozenset(self.value.get("met", ())))
+        object.__setattr__(self, "_check", frozenset(self.value.get("check", ())))
+        object.__setattr__(self, "_spec", fact_spec(self.fact) if self.fact else None)
 
 
 @dataclass(frozen=True)
@@ -133,28 +137,30 @@ def validate_criterion(fact: str | None, operator: Operator, value: Mapping[str,
 def evaluate(criterion: Criterion, facts: Mapping[str, Any]) -> CriterionResult:
     if criterion.operator is Operator.STUDY_TEAM_CHECKS:
         return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.STUDY_TEAM_CHECKS)
-    assert criterion.fact is not None
-    if criterion.fact not in facts:
+    answer = facts.get(criterion.fact, _MISSING)
+    if answer is _MISSING:
         return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.NOT_ASKED)
-    answer = facts[criterion.fact]
     if answer == NOT_SURE:
         return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.NOT_SURE)
     if criterion.operator is Operator.ONE_OF:
         result = _one_of(criterion, answer)
     else:
         result = _between(criterion, answer)
-    spec = fact_spec(criterion.fact)
-    if result.outcome is Outcome.MET and not spec.answer_can_confirm:
+    if result.outcome is Outcome.MET and not criterion._spec.answer_can_confirm:
         # Only the study team's test can confirm this; an answer can only rule it out.
         return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.LAB_TEST)
     return result
 
 
+_MISSING = object()
+
+
 def _one_of(criterion: Criterion, answer: Any) -> CriterionResult:
-    chosen = set(answer) if isinstance(answer, list) else {answer}
-    if chosen & set(criterion.value.get("met", [])):
+    chosen = answer if isinstance(answer, frozenset) else frozenset(
+        answer if isinstance(answer, list) else (answer,))
+    if not chosen.isdisjoint(criterion._met):
         return CriterionResult(criterion, Outcome.MET)
-    if chosen & set(criterion.value.get("check", [])):
+    if not chosen.isdisjoint(criterion._check):
         return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.STUDY_TEAM_CHECKS)
     if NOT_SURE in chosen:
         return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.NOT_SURE)
@@ -173,9 +179,8 @@ def _between(criterion: Criterion, number: int) -> CriterionResult:
         return (lo is None or number >= lo) and (hi is None or number <= hi)
 
     if inside(low, high):
-        spec = fact_spec(criterion.fact)  # type: ignore[arg-type]
         on_edge = number == high or (low is not None and low > 0 and number == low)
-        if spec.granularity is Granularity.CALENDAR_MONTH and on_edge:
+        if criterion._spec.granularity is Granularity.CALENDAR_MONTH and on_edge:
             return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.EDGE_MONTH)
         return CriterionResult(criterion, Outcome.MET)
     if inside(check_low, check_high):

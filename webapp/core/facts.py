@@ -69,7 +69,11 @@ def derive_facts(answers: Answers, today: date) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     for spec in FACT_SPECS.values():
         if spec.question in answers and spec.name not in _DERIVED:
-            facts[spec.name] = answers[spec.question]
+            answer = answers[spec.question]
+            # Choice answers become sets once here, so each criterion only intersects them.
+            if spec.kind == "choices" and answer != NOT_SURE:
+                answer = frozenset(answer if isinstance(answer, list) else (answer,))
+            facts[spec.name] = answer
     if isinstance(answers.get("age"), int):
         facts["age_years"] = answers["age"]
     diagnosed = answers.get("type1_diagnosed")

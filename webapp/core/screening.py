@@ -56,7 +56,7 @@ class Screening:
     )
     not_recruiting: list[TrialOutcome] = field(default_factory=list)
     # Trials about none of the chosen conditions: counted, not assessed unless asked for.
-    unrelated: list[TrialSpec] = field(default_factory=list)
+    unrelated_count: int = 0
     under_18: bool = False
     asks_about_travel_help: bool = False
 
@@ -81,15 +81,47 @@ def relates_to(item_conditions: Sequence[str], answers: Answers) -> bool:
     return bool(chosen.intersection(item_conditions))
 
 
+class CatalogIndex:
+    """The listed trials in catalog order, indexed by condition tag.
+
+    Built once per catalog change, so a screening visits only the trials related to the
+    person's conditions instead of every trial in the catalog.
+    """
+
+    def __init__(self, trials: Sequence[TrialSpec]):
+        self.trials = list(trials)
+        self.by_id = {trial.registry_id: trial for trial in self.trials}
+        self._by_tag: dict[str, list[int]] = {}
+        for position, trial in enumerate(self.trials):
+            for tag in set(trial.conditions):
+                self._by_tag.setdefault(tag, []).append(position)
+
+    def __len__(self) -> int:
+        return len(self.trials)
+
+    def related(self, answers: Answers) -> list[TrialSpec]:
+        chosen = set(chosen_conditions(answers))
+        if NOT_SURE in chosen:
+            return self.trials
+        positions: set[int] = set(self._by_tag.get(ANY_CONDITION, ()))
+        for tag in chosen:
+            positions.update(self._by_tag.get(tag, ()))
+        return [self.trials[p] for p in sorted(positions)]
+
+    def restricted_to(self, registry_ids: set[str]) -> "CatalogIndex":
+        return CatalogIndex([t for t in self.trials if t.registry_id in registry_ids])
+
+
 def screen(
-    trials: Sequence[TrialSpec], answers: Answers, today: date, include_unrelated: bool = False
+    trials: CatalogIndex | Sequence[TrialSpec], answers: Answers, today: date,
+    include_unrelated: bool = False,
 ) -> Screening:
+    index = trials if isinstance(trials, CatalogIndex) else CatalogIndex(trials)
     facts = derive_facts(answers, today)
     screening = Screening()
-    for trial in trials:
-        if not include_unrelated and not relates_to(trial.conditions, answers):
-            screening.unrelated.append(trial)
-            continue
+    considered = index.trials if include_unrelated else index.related(answers)
+    screening.unrelated_count = len(index) - len(considered)
+    for trial in considered:
         outcome = TrialOutcome(trial, assess(trial.criteria, facts))
         if trial.recruiting:
             screening.by_verdict[outcome.verdict].append(outcome)

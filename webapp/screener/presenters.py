@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -36,15 +36,32 @@ class ResultGroup:
     key: str  # fit, check, unlikely, closed
     heading: str
     intro: str
+    # The outcomes to show (a first page, or one page of the group)...
     outcomes: list[TrialOutcome]
+    # ...out of this many in the group.
+    total: int
 
 
-def result_groups(screening: Screening) -> list[ResultGroup]:
-    """The results page's sections in order: recruiting trials by verdict, then the rest."""
-    groups = [ResultGroup(v.value, str(VERDICT_HEADINGS[v]), str(VERDICT_INTROS[v]), screening.by_verdict[v])
-              for v in Verdict]
-    groups.append(ResultGroup("closed", str(CLOSED_HEADING), str(CLOSED_INTRO), screening.not_recruiting))
-    return [g for g in groups if g.outcomes]
+def result_groups(screening: Screening, first: int | None = None) -> list[ResultGroup]:
+    """The results page's sections in order: recruiting trials by verdict, then the rest.
+
+    With `first`, each group keeps all its outcomes in `all_outcomes` order but shows `first`.
+    """
+    sections = [(v.value, VERDICT_HEADINGS[v], VERDICT_INTROS[v], screening.by_verdict[v]) for v in Verdict]
+    sections.append(("closed", CLOSED_HEADING, CLOSED_INTRO, screening.not_recruiting))
+    return [ResultGroup(key, str(heading), str(intro), outcomes if first is None else outcomes[:first], len(outcomes))
+            for key, heading, intro, outcomes in sections if outcomes]
+
+
+def localised_groups(groups: list[ResultGroup], localise) -> list[ResultGroup]:  # type: ignore[no-untyped-def]
+    """Swap in the shown outcomes with their texts in the reader's language, in one lookup."""
+    shown = localise([o for group in groups for o in group.outcomes])
+    result, start = [], 0
+    for group in groups:
+        end = start + len(group.outcomes)
+        result.append(replace(group, outcomes=shown[start:end]))
+        start = end
+    return result
 
 
 VERDICT_SHORT = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from datetime import date
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
@@ -17,6 +19,9 @@ from .answers import clear_answers, current_answers, current_link_code, first_ti
 from .forms import form_class
 
 bp = Blueprint("screener", __name__, url_prefix="/<lang_code>")
+
+
+SESSION_REFRESH_MINUTES = 5
 
 
 def today() -> date:
@@ -49,9 +54,12 @@ def check_language_and_session():  # type: ignore[no-untyped-def]
 
 @bp.after_request
 def keep_session_alive(response):  # type: ignore[no-untyped-def]
-    # Re-sign the cookie on each visit so two hours means two hours without activity.
+    # Re-sign the cookie now and then, so two hours means two hours without activity
+    # (every few minutes is enough, and spares signing a cookie on each page).
     if session.get("answers"):
-        session.modified = True
+        minute = int(time.time() // 60)
+        if session.get("active_minute", 0) <= minute - SESSION_REFRESH_MINUTES:
+            session["active_minute"] = minute
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 
@@ -134,27 +142,30 @@ def _screening_page(template: str, count: bool = False, group: str | None = None
     show_all = request.args.get("show") == "all"
     link_code = current_link_code()
     scope = sharing.link_scope(link_code)
-    trials = [t for t in catalog.trial_specs(g.lang_code) if scope is None or t.registry_id in scope]
-    screening = screen(trials, answers, today(), include_unrelated=show_all)
+    index = catalog.catalog_index()
+    screening = screen(index if scope is None else index.restricted_to(scope), answers, today(),
+                       include_unrelated=show_all)
     if count and first_time("counted_finish"):
         sharing.count_finished(link_code, g.lang_code, sharing.landed(screening))
     rows = [(question, presenters.answer_text(question, answers[question.id]))
             for question in q.shown_questions(answers)]
-    groups = presenters.result_groups(screening)
     extra = {}
-    if group is not None:
-        chosen = next((g for g in groups if g.key == group), None)
+    if group is None:
+        groups = presenters.result_groups(screening, current_app.config["RESULTS_PER_GROUP"])
+    else:
+        chosen = next((g for g in presenters.result_groups(screening) if g.key == group), None)
         if chosen is None:
             return redirect(url_for(".results", show="all" if show_all else None))
         size = current_app.config["GROUP_PAGE_SIZE"]
-        pages = max(1, -(-len(chosen.outcomes) // size))
+        pages = max(1, -(-chosen.total // size))
         try:
             page = min(max(1, int(request.args.get("page", 1))), pages)
         except ValueError:
             page = 1
-        groups = [presenters.ResultGroup(chosen.key, chosen.heading, chosen.intro,
-                                         chosen.outcomes[(page - 1) * size:page * size])]
+        groups = [replace(chosen, outcomes=chosen.outcomes[(page - 1) * size:page * size])]
         extra = {"page_of": (page, pages), "group_key": chosen.key}
+    # Only the trials on this page are read in the reader's language.
+    groups = presenters.localised_groups(groups, lambda outcomes: catalog.localise_outcomes(outcomes, g.lang_code))
     return render_template(
         template,
         screening=screening,

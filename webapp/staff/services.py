@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..catalog import importing
 from ..catalog.models import Criterion, EducationPage, Trial
-from ..catalog.service import LoadReport, criterion_record, load_catalog, parse_catalog
+from ..catalog.service import LoadReport, bump_revision, criterion_record, load_catalog, parse_catalog
 from ..core.engine import InvalidCriterion, Operator, validate_criterion
 from ..extensions import db
 from ..sharing.models import ShareLink
@@ -87,6 +87,7 @@ def _touch(item: Trial | EducationPage) -> None:
     item.staff_edited = True
     if item.id is not None:
         item.version += 1
+    bump_revision()
 
 
 def save_trial(actor: StaffUser, trial: Trial | None, data: dict[str, Any],
