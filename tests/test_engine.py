@@ -121,3 +121,15 @@ def test_assessment_lists_every_criterion_in_order():
 def test_invalid_criteria_are_refused(fact, operator, value, message):
     with pytest.raises(InvalidCriterion, match=message):
         Criterion(fact, operator, value, "test")
+
+
+def test_assessor_gives_the_same_results_as_assessing_each_trial():
+    from webapp.core.engine import Assessor
+
+    shared = (one_of("conditions", ["type1"]), AGE)
+    catalog = [shared, shared, (AGE, NEW_ONSET), (one_of("conditions", ["type1"]), AGE), ()]
+    for facts in ({"conditions": frozenset({"type1"}), "age_years": 25, "months_since_type1_diagnosis": 3},
+                  {"conditions": frozenset({"type2"}), "age_years": 45}, {}):
+        assessor = Assessor(facts)
+        for criteria in catalog:
+            assert assessor.assess(criteria) == assess(criteria, facts)

@@ -320,8 +320,14 @@ def _build_index() -> CatalogIndex:
         if key not in shared:
             shared[key] = CoreCriterion(fact=fact, operator=Operator(operator), value=value or {}, description="")
         criteria[trial_id].append(shared[key])
-    return CatalogIndex([TrialSpec(registry_id, status, tuple(conditions or ()), tuple(criteria[trial_id]))
-                         for trial_id, registry_id, status, conditions in trials])
+    # Trials with the same rules share one tuple too, so a screening assesses it once.
+    rule_sets: dict[tuple[int, ...], tuple[CoreCriterion, ...]] = {}
+    specs = []
+    for trial_id, registry_id, status, conditions in trials:
+        rules = tuple(criteria[trial_id])
+        rules = rule_sets.setdefault(tuple(map(id, rules)), rules)
+        specs.append(TrialSpec(registry_id, status, tuple(conditions or ()), rules))
+    return CatalogIndex(specs)
 
 
 def localise_outcomes(outcomes: list[TrialOutcome], lang: str) -> list[TrialOutcome]:

@@ -193,6 +193,38 @@ def assess(criteria: Sequence[Criterion], facts: Mapping[str, Any]) -> Assessmen
     return Assessment(verdict_for(r.outcome for r in results), results)
 
 
+class Assessor:
+    """Assesses many trials for one person, working out each distinct rule only once.
+
+    A criterion's outcome depends only on the person's facts, so trials that share a rule
+    object (or a whole list of them) share its result. Catalog indexes share identical
+    criteria and criteria lists between trials, which makes large catalogs cheap to screen.
+    """
+
+    def __init__(self, facts: Mapping[str, Any]):
+        self.facts = facts
+        self._results: dict[int, CriterionResult] = {}
+        self._assessments: dict[int, Assessment] = {}
+        # Keep every memoised object alive, so an id() is never reused while cached.
+        self._seen: list[Any] = []
+
+    def evaluate(self, criterion: Criterion) -> CriterionResult:
+        result = self._results.get(id(criterion))
+        if result is None:
+            result = self._results[id(criterion)] = evaluate(criterion, self.facts)
+            self._seen.append(criterion)
+        return result
+
+    def assess(self, criteria: Sequence[Criterion]) -> Assessment:
+        assessment = self._assessments.get(id(criteria))
+        if assessment is None:
+            results = tuple(self.evaluate(c) for c in criteria)
+            assessment = Assessment(verdict_for(r.outcome for r in results), results)
+            self._assessments[id(criteria)] = assessment
+            self._seen.append(criteria)
+        return assessment
+
+
 def verdict_for(outcomes: Iterable[Outcome]) -> Verdict:
     outcomes = list(outcomes)
     if Outcome.NOT_MET in outcomes:

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from .dates import YearMonth, whole_months_between
-from .engine import Assessment, Criterion, Verdict, assess
+from .engine import Assessment, Assessor, Criterion, Verdict
 from .facts import derive_facts
 from .questions import NOT_SURE, Answers, chosen_conditions
 
@@ -117,12 +117,12 @@ def screen(
     include_unrelated: bool = False,
 ) -> Screening:
     index = trials if isinstance(trials, CatalogIndex) else CatalogIndex(trials)
-    facts = derive_facts(answers, today)
+    assessor = Assessor(derive_facts(answers, today))
     screening = Screening()
     considered = index.trials if include_unrelated else index.related(answers)
     screening.unrelated_count = len(index) - len(considered)
     for trial in considered:
-        outcome = TrialOutcome(trial, assess(trial.criteria, facts))
+        outcome = TrialOutcome(trial, assessor.assess(trial.criteria))
         if trial.recruiting:
             screening.by_verdict[outcome.verdict].append(outcome)
         else:
