@@ -37,8 +37,8 @@ class Defaults:
     # Base of share-link addresses printed on flyers; defaults to the address the page was served on.
     PUBLIC_BASE_URL = None
     # Results show this many trials per group, with a link to the rest in pages of GROUP_PAGE_SIZE.
-    RESULTS_PER_GROUP = 10
-    GROUP_PAGE_SIZE = 25
+    RESULTS_PER_GROUP = 5
+    GROUP_PAGE_SIZE = 20
 
 
 def database_url(instance_path: str) -> str:

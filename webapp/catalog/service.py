@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import json
 import secrets
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
@@ -330,14 +330,34 @@ def _build_index() -> CatalogIndex:
     return CatalogIndex(specs)
 
 
+CARDS_KEPT = 2000
+
+
 def localise_outcomes(outcomes: list[TrialOutcome], lang: str) -> list[TrialOutcome]:
-    """The same outcomes, carrying the card and criterion wording in `lang` for display."""
+    """The same outcomes, carrying the card and criterion wording in `lang` for display.
+
+    Cards are kept per process (the most recently shown ones, for the current catalog
+    revision), so a busy results page does not read the same trials again and again.
+    """
     wanted = {o.trial.registry_id for o in outcomes}
     if not wanted:
         return []
-    rows = db.session.scalars(select(Trial).options(selectinload(Trial.criteria))
-                              .where(Trial.registry_id.in_(wanted)))
-    shown = {trial.registry_id: _card_and_criteria(trial, lang) for trial in rows}
+    revision = current_app.extensions["catalog_index"][0]
+    cards: OrderedDict[tuple[str, str], Any] = current_app.extensions.setdefault("trial_cards", OrderedDict())
+    if cards and next(iter(cards.values()))[0] != revision:
+        cards.clear()
+    missing = {rid for rid in wanted if (lang, rid) not in cards}
+    if missing:
+        rows = db.session.scalars(select(Trial).options(selectinload(Trial.criteria))
+                                  .where(Trial.registry_id.in_(missing)))
+        for trial in rows:
+            cards[(lang, trial.registry_id)] = (revision, _card_and_criteria(trial, lang))
+    shown = {}
+    for rid in wanted:
+        cards.move_to_end((lang, rid))
+        shown[rid] = cards[(lang, rid)][1]
+    while len(cards) > CARDS_KEPT:
+        cards.popitem(last=False)
     localised_outcomes = []
     for outcome in outcomes:
         card, criteria = shown[outcome.trial.registry_id]

@@ -217,11 +217,21 @@ class Assessor:
 
     def assess(self, criteria: Sequence[Criterion]) -> Assessment:
         assessment = self._assessments.get(id(criteria))
-        if assessment is None:
-            results = tuple(self.evaluate(c) for c in criteria)
-            assessment = Assessment(verdict_for(r.outcome for r in results), results)
-            self._assessments[id(criteria)] = assessment
-            self._seen.append(criteria)
+        if assessment is not None:
+            return assessment
+        # The same rule as verdict_for, written out: this loop runs once per trial listed.
+        results, unmet, unknown = [], False, False
+        memo = self._results
+        for criterion in criteria:
+            result = memo.get(id(criterion)) or self.evaluate(criterion)
+            if result.outcome is Outcome.NOT_MET:
+                unmet = True
+            elif result.outcome is Outcome.UNKNOWN:
+                unknown = True
+            results.append(result)
+        verdict = Verdict.UNLIKELY if unmet else Verdict.CHECK if unknown or not results else Verdict.FIT
+        assessment = self._assessments[id(criteria)] = Assessment(verdict, tuple(results))
+        self._seen.append(criteria)
         return assessment
 
 
