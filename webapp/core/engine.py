@@ -56,7 +56,7 @@ class InvalidCriterion(ValueError):
     pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Criterion:
     fact: str | None
     operator: Operator
@@ -64,6 +64,9 @@ class Criterion:
     description: str
     # Shown when the criterion is not met: what the person could do about it, if anything.
     if_not_met: str | None = None
+    _met: frozenset[str] = field(init=False, repr=False, compare=False)
+    _check: frozenset[str] = field(init=False, repr=False, compare=False)
+    _spec: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         validate_criterion(self.fact, self.operator, self.value)
@@ -73,14 +76,14 @@ class Criterion:
         object.__setattr__(self, "_spec", fact_spec(self.fact) if self.fact else None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CriterionResult:
     criterion: Criterion
     outcome: Outcome
     unknown_because: Unknown | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Assessment:
     verdict: Verdict
     results: tuple[CriterionResult, ...] = field(default_factory=tuple)

@@ -25,7 +25,7 @@ ADULT_AGE = 18
 STALE_AFTER_MONTHS = 6
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TrialSpec:
     registry_id: str
     status: str
@@ -39,7 +39,7 @@ class TrialSpec:
         return self.status in RECRUITING_STATUSES
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TrialOutcome:
     trial: TrialSpec
     assessment: Assessment

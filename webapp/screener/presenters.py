@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from datetime import date
 from typing import Any
 
+from babel.dates import format_date as babel_format_date
 from babel.dates import format_skeleton, get_month_names
 from babel.lists import format_list
-from flask_babel import format_date, format_number, get_locale, gettext, lazy_gettext as _l
+from flask_babel import format_number, get_locale, gettext, lazy_gettext as _l
 
 from ..core.dates import YearMonth
 from ..core.engine import CriterionResult, Outcome, Unknown, Verdict
@@ -136,10 +138,16 @@ def registry_date(text: str | None) -> str:
     """'2024-08' -> 'August 2024', '2026-04-22' -> 'April 22, 2026' in the reader's locale."""
     if not text:
         return gettext("not known")
+    return _registry_date(text, str(get_locale()))
+
+
+@lru_cache(maxsize=4096)
+def _registry_date(text: str, locale: str) -> str:
+    # Pure in (date, locale): results pages show the same few dates on every card.
     parts = [int(p) for p in text.split("-")]
     if len(parts) == 2:
-        return month_year(YearMonth(parts[0], parts[1]))
-    return format_date(date(*parts), format="long")
+        return format_skeleton("yMMMM", date(parts[0], parts[1], 1), locale=locale)
+    return babel_format_date(date(*parts), format="long", locale=locale)
 
 
 def month_names() -> list[tuple[str, str]]:
