@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app webapp
 
-.PHONY: run test install install-test translations extract-messages update-translations db clean bench
+.PHONY: run test test-tools system-packages install install-test translations extract-messages update-translations db clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,11 +40,30 @@ db: $(VENV)/.installed
 run: install translations db
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install-test translations
-	./scripts/ensure-system-packages.sh
+test: install-test translations test-tools
 	# A tiny run of the benchmark keeps the script working; figures come from `make bench`.
 	$(BIN)/python -m bench --smoke
-	TEST_POSTGRES_URL=$$(./scripts/ensure-postgres.sh) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	TEST_POSTGRES_URL=$$(./scripts/ensure-postgres.sh) NLTK_DATA=$(CURDIR)/$(NLTK_DATA) \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# What the quality gates run besides Python: Debian packages (Chromium, Java, PostgreSQL, npm),
+# axe-core and the Nu HTML Checker from npm, and NLTK's CMU dictionary for textstat.
+NLTK_DATA := $(VENV)/nltk_data
+CMUDICT := $(NLTK_DATA)/corpora/cmudict/cmudict
+
+test-tools: system-packages node_modules/.package-lock.json $(CMUDICT)
+
+system-packages:
+	./scripts/ensure-system-packages.sh
+
+# npm ci installs exactly package-lock.json; --ignore-scripts because vnu-jar's install script
+# would fetch a Java runtime, and Debian's is used instead.
+node_modules/.package-lock.json: package.json package-lock.json | system-packages
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CMUDICT): $(VENV)/.installed-test scripts/build-nltk-cmudict.py
+	$(BIN)/python scripts/build-nltk-cmudict.py $(NLTK_DATA)
 
 # gunicorn on 127.0.0.1, load from a separate process; prints the table and writes
 # bench/results/latest.md (about 2.5 minutes on 2 cores). BENCH_ARGS="--strict" fails on a missed target.

@@ -3,6 +3,8 @@
 # Runs as root on a fresh Debian 12 machine (the CI runner); elsewhere it only reports.
 set -euo pipefail
 needed=(chromium fonts-noto-cjk fonts-noto-core postgresql default-jre-headless)
+# npm installs the test tools (axe-core, vnu.jar); a machine with its own Node.js keeps it.
+command -v npm >/dev/null 2>&1 || needed+=(npm)
 missing=()
 for package in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -1,0 +1,198 @@
+"""Every page the quality gates audit, in every language and every state a person can reach.
+
+The gates (axe in Chromium, the Nu HTML Checker, security headers, reflow) all walk
+`pages_to_audit(app)`. Another area adds its pages by appending one function to PAGE_LISTS,
+for example the staff area: `PAGE_LISTS.append(staff_pages)`, where `staff_pages(app)`
+returns AuditPage items whose `prepare` signs in.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from webapp.catalog.models import EducationPage
+from webapp.catalog.service import load_catalog, read_bundled_catalog
+from webapp.core.questions import QUESTIONS
+from webapp.extensions import db
+
+Prepare = Callable[[Any], None]  # takes a Flask test client and brings its session into a state
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    name: str  # unique: file names of saved HTML and screenshots, and test reports
+    path: str
+    lang: str
+    prepare: Prepare | None = None
+    # Press the page's form button with nothing filled in: the page with its errors.
+    submit_empty: bool = False
+    status: int = 200
+    # What the page is, for gates that treat kinds differently ("question", "results", ...).
+    kind: str = "page"
+
+
+CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def fetch(client, page: AuditPage, **options: Any):  # type: ignore[no-untyped-def]
+    """The page as the test client sees it, after `prepare` and an empty submit if asked.
+
+    `options` go to the requests (base_url="https://localhost" for HTTPS, say).
+    """
+    if page.prepare:
+        page.prepare(client)
+    response = client.get(page.path, **options)
+    if page.submit_empty:
+        token = CSRF.search(response.get_data(as_text=True))
+        assert token, f"{page.name}: no form with a CSRF token to submit"
+        response = client.post(page.path, data={"csrf_token": token.group(1)}, **options)
+    assert response.status_code == page.status, (page.name, response.status_code, response.location)
+    return response
+
+
+def month_ago(months: int) -> str:
+    today = date.today()
+    index = today.year * 12 + today.month - 1 - months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+# Answers as the session stores them, one set per kind of results page.
+EVERY_QUESTION = {
+    "conditions": ["type1", "chronic_pancreatitis"], "age": 27, "type1_diagnosed": month_ago(2),
+    "type1_own_insulin": "not_sure", "cp_pain_duration": "over_6_months", "cp_dose_stable": "no",
+    "cp_procedure_planned": "no", "veteran": "no", "travel_charleston": "no",
+}
+RESULTS_ANSWERS = {
+    # With the audit catalog (below) the VA study is a fit; STEMCAP-1 needs the study team.
+    "fit": {"conditions": ["chronic_pancreatitis"], "age": 45, "cp_pain_duration": "over_6_months",
+            "cp_dose_stable": "yes", "cp_procedure_planned": "no", "veteran": "yes",
+            "travel_charleston": "yes"},
+    "check": {"conditions": ["chronic_pancreatitis"], "age": 45, "cp_pain_duration": "about_6_months",
+              "cp_dose_stable": "yes", "cp_procedure_planned": "no", "veteran": "not_sure",
+              "travel_charleston": "no"},
+    "unlikely": {"conditions": ["chronic_pancreatitis"], "age": 45, "cp_pain_duration": "under_6_months",
+                 "cp_dose_stable": "no", "cp_procedure_planned": "yes", "veteran": "no",
+                 "travel_charleston": "yes"},
+    "not-recruiting": {"conditions": ["type1"], "age": 25, "type1_diagnosed": month_ago(2),
+                       "type1_own_insulin": "yes", "travel_charleston": "yes"},
+    "nothing-fits": {"conditions": ["type2"], "age": 50},
+    "under-18": {"conditions": ["type1"], "age": 15, "type1_diagnosed": "not_sure",
+                 "type1_own_insulin": "not_sure", "travel_charleston": "yes"},
+    "everything": EVERY_QUESTION,
+}
+
+
+def with_answers(answers: dict[str, Any]) -> Prepare:
+    def prepare(client) -> None:  # type: ignore[no-untyped-def]
+        with client.session_transaction() as session:
+            session["answers"] = dict(answers)
+    return prepare
+
+
+def after_clearing(lang: str) -> Prepare:
+    """Answers saved, then cleared with the button: the start page shows a message."""
+    def prepare(client) -> None:  # type: ignore[no-untyped-def]
+        with_answers(EVERY_QUESTION)(client)
+        token = CSRF.search(client.get(f"/{lang}/").get_data(as_text=True)).group(1)
+        assert client.post(f"/{lang}/clear", data={"csrf_token": token}).status_code == 302
+    return prepare
+
+
+def answers_before(question_id: str) -> dict[str, Any]:
+    """EVERY_QUESTION up to, not including, this question: the page a person first sees."""
+    ids = [q.id for q in QUESTIONS]
+    return {k: v for k, v in EVERY_QUESTION.items() if ids.index(k) < ids.index(question_id)}
+
+
+def patient_pages(app: Flask) -> list[AuditPage]:
+    with app.app_context():
+        slugs = db.session.scalars(select(EducationPage.slug).order_by(EducationPage.position)).all()
+    pages = []
+    for lang in app.config["LANGUAGES"]:
+        def page(name: str, path: str, **options: Any) -> None:
+            pages.append(AuditPage(f"{lang}-{name}", f"/{lang}{path}", lang, **options))
+
+        page("start", "/")
+        page("start-with-answers", "/", prepare=with_answers(EVERY_QUESTION))
+        page("start-after-clearing", "/", prepare=after_clearing(lang))
+        page("privacy", "/privacy")
+        page("learn", "/learn/")
+        for slug in slugs:
+            page(f"learn-{slug}", f"/learn/{slug}", kind="education")
+        for question in QUESTIONS:
+            first_seen = with_answers(answers_before(question.id))
+            page(f"question-{question.id}", f"/questions/{question.id}", prepare=first_seen,
+                 kind="question")
+            page(f"question-{question.id}-error", f"/questions/{question.id}", prepare=first_seen,
+                 submit_empty=True, status=400, kind="question")
+            page(f"question-{question.id}-change", f"/questions/{question.id}?change=1",
+                 prepare=with_answers(EVERY_QUESTION), kind="question")
+        page("check", "/check", prepare=with_answers(EVERY_QUESTION))
+        for name, answers in RESULTS_ANSWERS.items():
+            page(f"results-{name}", "/results", prepare=with_answers(answers), kind="results")
+        page("results-show-all", "/results?show=all", prepare=with_answers(RESULTS_ANSWERS["nothing-fits"]),
+             kind="results")
+        groups = {"fit": "fit", "check": "check", "unlikely": "unlikely", "closed": "not-recruiting"}
+        for group, answers in groups.items():
+            page(f"results-group-{group}", f"/results/{group}",
+                 prepare=with_answers(RESULTS_ANSWERS[answers]), kind="results")
+        page("results-group-check-page-2", "/results/check?page=2",
+             prepare=with_answers(RESULTS_ANSWERS["check"]), kind="results")
+        page("print", "/results/print", prepare=with_answers(RESULTS_ANSWERS["fit"]), kind="print")
+        page("print-show-all", "/results/print?show=all",
+             prepare=with_answers(RESULTS_ANSWERS["nothing-fits"]), kind="print")
+        page("not-found", "/no-such-page", status=404, kind="error")
+        page("question-not-found", "/questions/no-such-question", status=404, kind="error")
+    return pages
+
+
+# Functions that list pages to audit; each takes the app and returns AuditPage items.
+PAGE_LISTS: list[Callable[[Flask], list[AuditPage]]] = [patient_pages]
+
+# Sample values for URL arguments when a gate visits every rule of the URL map.
+URL_ARGUMENTS: dict[str, str] = {"lang_code": "en", "question_id": "conditions", "slug": "new-onset"}
+
+# Flows that end in a redirect to a `next` address, such as a staff sign-in: each takes the app,
+# a fresh test client and the `next` value, and returns the response that redirects.
+NEXT_FLOWS: list[Callable[[Flask, Any, str], Any]] = []
+
+
+def pages_to_audit(app: Flask) -> list[AuditPage]:
+    pages = [page for page_list in PAGE_LISTS for page in page_list(app)]
+    names = [page.name for page in pages]
+    assert len(names) == len(set(names)), "audit page names must be unique"
+    return pages
+
+
+def audit_catalog() -> dict[str, Any]:
+    """The bundled catalog, less the VA study's one study-team-only criterion.
+
+    Every bundled trial has a criterion only the study team can check, so none can be
+    "may be a fit"; without that one criterion the VA study can, and that group gets audited.
+    """
+    document = copy.deepcopy(read_bundled_catalog())
+    trial = next(t for t in document["trials"] if t["registry_id"] == "NCT05925036")
+    trial["criteria"] = [c for c in trial["criteria"] if c["operator"] != "study_team_checks"]
+    return document
+
+
+def make_audit_app(tmp_path) -> Flask:  # type: ignore[no-untyped-def]
+    from conftest import make_app
+
+    # One trial per group and per page, so the small catalog also shows "see more" links
+    # and page-to-page navigation.
+    app = make_app(f"sqlite:///{tmp_path / 'audit.sqlite3'}", tmp_path,
+                   RESULTS_PER_GROUP=1, GROUP_PAGE_SIZE=1)
+    with app.app_context():
+        upgrade()
+        load_catalog(audit_catalog())
+    return app
