@@ -17,7 +17,7 @@ def test_patient_walks_from_start_to_results(base_url, browser):
 
     page.goto(base_url + "/")
     assert page.url == base_url + "/en/"
-    page.get_by_role("button", name="Start").click()
+    page.get_by_role("link", name="Start", exact=True).click()
 
     # A missing answer shows the error summary, linked to the field.
     page.get_by_role("button", name="Continue").click()
@@ -40,9 +40,9 @@ def test_patient_walks_from_start_to_results(base_url, browser):
     page.get_by_role("button", name="Continue").click()
 
     assert page.get_by_role("heading", name="Check your answers").is_visible()
-    page.get_by_role("button", name="See the studies").click()
+    page.get_by_role("link", name="See the studies").click()
 
-    assert page.get_by_role("heading", name="Studies you might fit", level=1).is_visible()
+    assert page.get_by_role("heading", name="Your results", level=1).is_visible()
     stemcap = page.locator('[data-trial="NCT06205342"]')
     assert stemcap.get_attribute("data-verdict") in ("fit", "check")
     assert stemcap.get_attribute("data-status") == "RECRUITING"

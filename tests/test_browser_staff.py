@@ -39,7 +39,7 @@ def test_new_staff_member_first_day(served, browser):
     # Turn a line of the registry's free text into a structured criterion.
     staff.get_by_text("Eligibility criteria as written in the registry").click()
     assert staff.get_by_text("Type 1 diabetes diagnosed within 100 days").is_visible()
-    staff.get_by_role("button", name="Add a criterion").click()
+    staff.get_by_role("link", name="Add a criterion").click()
     staff.get_by_label("Fact it reads").select_option("months_since_type1_diagnosis")
     staff.get_by_label("How").select_option("between")
     staff.get_by_label("Maximum (empty means no limit)").fill("3")

@@ -41,7 +41,8 @@ def test_stemcap_encoded_as_catalog_facts_says():
         ("conditions", "one_of", {"met": ["chronic_pancreatitis"]}),
         (None, "study_team_checks", {}),  # definite CP, stage 1-3
         ("age_years", "between", {"min": 18, "max": 75}),
-        ("cp_dose_stable", "one_of", {"met": ["yes"]}),
+        # yes met, no not met, not sure unknown; "I take no opioids" is left to the study team
+        ("cp_dose_stable", "one_of", {"met": ["yes"], "check": ["no_opioids"]}),
         ("cp_procedure_planned", "one_of", {"met": ["no"]}),
         (None, "study_team_checks", {}),  # infected pseudocyst / walled-off necrosis
     ]
@@ -51,7 +52,7 @@ def test_va_trial_encoded_as_catalog_facts_says():
     assert criteria_of("NCT05925036") == [
         ("conditions", "one_of", {"met": ["chronic_pancreatitis"]}),
         ("cp_pain_duration", "one_of", {"met": ["over_6_months"], "check": ["about_6_months"]}),
-        ("cp_dose_stable", "one_of", {"met": ["yes"]}),
+        ("cp_dose_stable", "one_of", {"met": ["yes"], "check": ["no_opioids"]}),
         (None, "study_team_checks", {}),  # no age limits found: unknown, not "none"
         ("veteran", "one_of", {"met": ["yes"], "check": ["no"]}),
     ]

@@ -112,7 +112,7 @@ def test_valid_answers_are_cleaned(question, raw, answers, expected):
         (DIAGNOSED, {"month": "13", "year": "2024"}, {"age": 25}, "Select a month", "month"),
         (DIAGNOSED, {"month": "3", "year": ""}, {"age": 25}, "Enter the year", "year"),
         (DIAGNOSED, {"month": "3", "year": "24"}, {"age": 25}, "4 numbers", "year"),
-        (DIAGNOSED, {"month": "12", "year": "2026"}, {"age": 25}, "in the past", "month"),
+        (DIAGNOSED, {"month": "12", "year": "2026"}, {"age": 25}, "in the past", "year"),
         (DIAGNOSED, {"month": "10", "year": "2000"}, {"age": 25}, "before you were born", "year"),
     ],
 )

@@ -42,7 +42,7 @@ def start_type1(screener: Screener, age: str = "25") -> None:
         ("type1_diagnosed", {"month": "2", "year": ""}, "year", "Enter the year you were diagnosed."),
         ("type1_diagnosed", {"month": "14", "year": "2020"}, "month", "Select a month from the list."),
         ("type1_diagnosed", {"month": "2", "year": "20x0"}, "year", "Enter the year as 4 numbers"),
-        ("type1_diagnosed", {"month": "1", "year": str(date.today().year + 1)}, "month",
+        ("type1_diagnosed", {"month": "1", "year": str(date.today().year + 1)}, "year",
          "must be this month or in the past"),
         ("type1_diagnosed", {"month": "1", "year": str(date.today().year - 40)}, "year",
          "before you were born"),

@@ -179,7 +179,7 @@ class Question:
         diagnosed = YearMonth(int(year_text), int(month_text))
         if diagnosed > YearMonth.of(today):
             raise InvalidAnswer(
-                N_("The date you were diagnosed must be this month or in the past."), part="month"
+                N_("The date you were diagnosed must be this month or in the past."), part="year"
             )
         age = answers.get("age")
         if isinstance(age, int) and diagnosed < earliest_birth_month(age, today):
@@ -287,16 +287,22 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         id="cp_dose_stable",
-        kind=Kind.YES_NO_NOT_SURE,
-        text=N_("Has the dose of your pain medicine stayed the same for the last month?"),
-        hint=N_("Select “No” if the amount you take changed in the last month."),
-        short_label=N_("Same pain medicine dose for a month"),
-        options=YES_NO_NOT_SURE_OPTIONS,
+        kind=Kind.ONE_CHOICE,
+        text=N_("Has the dose of your opioid pain medicine stayed the same for the last month?"),
+        hint=N_("Opioids are strong pain medicines, such as morphine or oxycodone. "
+                "Select “No” if the amount you take changed in the last month."),
+        short_label=N_("Same opioid dose for a month"),
+        options=(
+            Option("yes", N_("Yes")),
+            Option("no", N_("No")),
+            Option("no_opioids", N_("I do not take opioid pain medicine")),
+            Option(NOT_SURE, N_("Not sure")),
+        ),
         show_if=ShowIf(CONDITIONS, (CHRONIC_PANCREATITIS,)),
-        required_message=N_("Select yes, no or not sure."),
+        required_message=N_("Select an answer, or select “Not sure”."),
         serves=(
-            "NCT06205342: pain medicine dose stable for 30 days",
-            "NCT05925036: pain medicine dose stable for 30 days",
+            "NCT06205342: opioid pain-medicine dose stable for 30 days",
+            "NCT05925036: opioid dose stable for 30 days",
         ),
     ),
     Question(

@@ -179,6 +179,7 @@ def _screening_page(template: str, count: bool = False, group: str | None = None
         present=presenters,
         is_stale=lambda verified: status_is_stale(verified, today()),
         narrowed=scope is not None,
+        printed_on=presenters.registry_date(today().isoformat()),
     )
 
 
