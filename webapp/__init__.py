@@ -12,6 +12,8 @@ from . import config
 from .assets import register_assets
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .languages import current_language, register_language_context
+from .logs import register_logging
+from .security import register_request_checks
 from .sessions import ScreeningSessionInterface
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
@@ -24,6 +26,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_path=os.environ.get("TRIALCHECK_INSTANCE_PATH") or None,
     )
     configure(app, test_config)
+    register_logging(app)
+    register_request_checks(app)
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
@@ -43,10 +47,12 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     else:
         app.config.from_mapping(test_config)
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", config.database_url(app.instance_path))
+    config.check_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)
     app.session_interface = ScreeningSessionInterface()
-    proxies = int(os.environ.get("TRUSTED_PROXIES") or app.config.get("TRUSTED_PROXIES") or 0)
+    proxies = config.trusted_proxies(
+        os.environ.get("TRUSTED_PROXIES") or app.config.get("TRUSTED_PROXIES"))
     if proxies:
         # Behind a TLS-terminating proxy: trust its X-Forwarded-* headers so request.is_secure
         # (Secure cookie, HSTS) and the client address are right.

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 LANGUAGES = ("en", "es", "zh", "ar")
 
@@ -41,6 +45,53 @@ class Defaults:
     GROUP_PAGE_SIZE = 20
 
 
+class StartupError(SystemExit):
+    """Configuration the app cannot start with: one plain message on stderr, no traceback.
+
+    A SystemExit with status 3, which `flask` passes on as its exit status and which
+    gunicorn's master reads as "worker failed to boot", so it stops instead of restarting
+    workers for ever.
+    """
+
+    EXIT_STATUS = 3
+
+    def __init__(self, message: str):
+        super().__init__(self.EXIT_STATUS)
+        self.message = f"Trial Check cannot start: {message}"
+        # A numeric SystemExit prints nothing, so say why here, where operators look.
+        print(self.message, file=sys.stderr, flush=True)
+
+
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+
+
+def check_database_url(url: str) -> None:
+    scheme = url.split(":", 1)[0] if ":" in url else ""
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        backend = None
+    if backend not in DATABASE_BACKENDS:
+        # Only the scheme is repeated: the rest of the address may hold a password.
+        raise StartupError(
+            f"DATABASE_URL must start with postgresql:// or sqlite:/// (it starts with "
+            f"{scheme + '://' if scheme else 'something else'})."
+        )
+
+
+def trusted_proxies(value: object) -> int:
+    try:
+        count = int(value or 0)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        count = -1
+    if count < 0:
+        raise StartupError(
+            f"TRUSTED_PROXIES must be the number of proxies in front of the app, such as 0 or 1 "
+            f"(it is {value!r})."
+        )
+    return count
+
+
 def database_url(instance_path: str) -> str:
     url = os.environ.get("DATABASE_URL")
     if not url:
@@ -59,13 +110,19 @@ def database_url_from(url: str) -> str:
 def instance_secret_key(instance_path: str) -> str:
     """Read instance/secret_key, creating it with a random key on first run."""
     path = Path(instance_path) / "secret_key"
-    if path.exists():
-        key = path.read_text().strip()
-        if key:
-            return key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(key + "\n")
+    try:
+        if path.exists():
+            key = path.read_text().strip()
+            if key:
+                return key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(key + "\n")
+    except OSError as error:
+        raise StartupError(
+            f"could not write the secret key to {path} ({error.strerror or error}). Make "
+            f"{path.parent} writable, or set SECRET_KEY in the environment."
+        ) from None
     return key

@@ -6,7 +6,11 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from .logs import error_fields, request_fields
 
 bp = Blueprint("errors", __name__)
 
@@ -24,11 +28,23 @@ MESSAGES = {
     500: (_l("Sorry, something went wrong on our side"),
           _l("Your answers are safe in your browser. Please try again in a few minutes.")),
 }
+# A database outage reads the same to a person as any fault on our side.
+MESSAGES[503] = MESSAGES[500]
+# Seconds a browser or proxy should wait before asking again while the database is down.
+RETRY_AFTER = 30
+
+
+def _page_language() -> str:
+    """The language of the page asked for, even when its address matched no page."""
+    languages = current_app.config["LANGUAGES"]
+    if g.get("lang_code") in languages:
+        return g.lang_code
+    prefix = request.path.strip("/").split("/", 1)[0]
+    return prefix if prefix in languages else languages[0]
 
 
 def _render(code: int):  # type: ignore[no-untyped-def]
-    if g.get("lang_code") not in current_app.config["LANGUAGES"]:
-        g.lang_code = "en"
+    g.lang_code = _page_language()
     title, advice = MESSAGES.get(code, MESSAGES[400])
     return render_template("errors/error.html", code=code, title=title, advice=advice,
                            languages=current_app.config["LANGUAGES"]), code
@@ -41,8 +57,7 @@ def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
     if getattr(session, "unreadable", False) or not session.get("csrf_token"):
         # The cookie was tampered with, expired, or never sent: start again, and say so.
         session.unreadable = False
-        if g.get("lang_code") not in current_app.config["LANGUAGES"]:
-            g.lang_code = "en"
+        g.lang_code = _page_language()
         flash(gettext("We could not read your saved answers, so we started a new screening."))
         return redirect(url_for("screener.start", lang_code=g.lang_code))
     return _render(400)
@@ -53,7 +68,26 @@ def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
     return _render(error.code or 500)
 
 
+@bp.app_errorhandler(DBAPIError)
+@bp.app_errorhandler(PoolTimeout)
+def database_error(error: Exception):  # type: ignore[no-untyped-def]
+    unreachable = isinstance(error, (OperationalError, InterfaceError, PoolTimeout)) or getattr(
+        error, "connection_invalidated", False)
+    if not unreachable:
+        return unexpected_error(error)
+    # The database is down or out of reach: say so plainly and ask the person to come back.
+    original = getattr(error, "orig", None)
+    current_app.logger.error("database unavailable", extra={"fields": {
+        **request_fields(), **error_fields(error), "status": ServiceUnavailable.code,
+        "driver_error": type(original).__name__ if original is not None else None,
+    }})
+    body, code = _render(ServiceUnavailable.code)
+    return body, code, {"Retry-After": str(RETRY_AFTER)}
+
+
 @bp.app_errorhandler(Exception)
 def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
-    current_app.logger.exception("unhandled error", exc_info=error)
+    current_app.logger.error("unhandled error", extra={"fields": {
+        **request_fields(), **error_fields(error), "status": InternalServerError.code,
+    }})
     return _render(InternalServerError.code)
