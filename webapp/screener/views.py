@@ -9,11 +9,12 @@ from datetime import date
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    session, url_for)
 from flask_babel import gettext
+from flask_wtf.csrf import generate_csrf
 
 from ..catalog import service as catalog
 from ..core import questions as q
 from ..core.screening import screen, status_is_stale
-from . import presenters
+from . import pagecache, presenters
 from ..sharing import service as sharing
 from .answers import clear_answers, current_answers, current_link_code, first_time, save_answers
 from .forms import form_class
@@ -92,21 +93,6 @@ def question(question_id: str):  # type: ignore[no-untyped-def]
     changing = request.args.get("change") == "1"
     if not q.can_ask(question_id, answers):
         return redirect(_next_url(answers, changing))
-    form = form_class(current)()
-    if form.is_submitted():
-        if form.validate():
-            try:
-                value = current.clean(form.raw_answer(), answers, today())
-            except q.InvalidAnswer as error:
-                form.show_error(error)
-            else:
-                answers = q.record_answer(answers, question_id, value)
-                save_answers(answers)
-                if first_time("counted_start"):
-                    sharing.count_started(current_link_code(), g.lang_code)
-                return redirect(_next_url(answers, changing))
-    else:
-        form.fill_from(answers.get(question_id))
     previous = q.previous_question(question_id, answers)
     if changing:
         back_url = url_for(".check")
@@ -114,15 +100,35 @@ def question(question_id: str):  # type: ignore[no-untyped-def]
         back_url = url_for(".question", question_id=previous.id)
     else:
         back_url = url_for(".start")
-    return render_template(
-        "screener/question.html",
-        question=current,
-        form=form,
-        back_url=back_url,
-        progress=q.progress(question_id, answers),
-        month_names=presenters.month_names(),
-        changing=changing,
-    ), (400 if form.errors else 200)
+    progress = q.progress(question_id, answers)
+    form = form_class(current)()
+
+    def render(csrf_value):  # type: ignore[no-untyped-def]
+        return render_template(
+            "screener/question.html", question=current, form=form, back_url=back_url,
+            progress=progress, month_names=presenters.month_names(), changing=changing,
+            csrf_value=csrf_value)
+
+    if not form.is_submitted():
+        form.fill_from(answers.get(question_id))
+        if "_flashes" in session:
+            return render(generate_csrf())
+        # Everything this page shows, bar the CSRF token, comes from these values.
+        key = pagecache.cache_key(g.lang_code, request.full_path, answers.get(question_id), back_url,
+                                  progress, changing)
+        return pagecache.cached_page(key) or pagecache.remember_page(key, render)
+    if form.validate():
+        try:
+            value = current.clean(form.raw_answer(), answers, today())
+        except q.InvalidAnswer as error:
+            form.show_error(error)
+        else:
+            answers = q.record_answer(answers, question_id, value)
+            save_answers(answers)
+            if first_time("counted_start"):
+                sharing.count_started(current_link_code(), g.lang_code)
+            return redirect(_next_url(answers, changing))
+    return render(generate_csrf()), (400 if form.errors else 200)
 
 
 @bp.get("/check")
