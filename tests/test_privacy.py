@@ -88,9 +88,8 @@ def test_answers_are_never_in_urls(client):
 
 
 def test_session_cookie_flags(client):
-    Screener(client).answer("conditions", answer=["type1"])
-    header = next(h for h in client.get("/en/questions/age").headers.getlist("Set-Cookie")
-                  if h.startswith("trialcheck="))
+    response = Screener(client).answer("conditions", answer=["type1"])  # saving an answer sets it
+    header = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("trialcheck="))
     assert "HttpOnly" in header and "SameSite=Lax" in header
     assert "Secure" not in header  # plain HTTP here
     assert "Expires" not in header  # gone when the browser closes
@@ -150,3 +149,12 @@ def test_never_says_eligible(client):
     pages += [client.get(path).get_data(as_text=True) for path in PAGES]
     for html in pages:
         assert "eligib" not in html.lower()
+
+
+def test_patient_pages_set_only_the_session_cookie(client):
+    Screener(client).answer("conditions", answer=["type1"])
+    for path in ("/en/", "/en/questions/age", "/en/privacy"):
+        cookies = client.get(path).headers.getlist("Set-Cookie")
+        assert all(c.startswith("trialcheck=") for c in cookies), cookies
+    with client.session_transaction() as session:
+        assert set(session) <= {"csrf_token", "answers", "counted_start", "active_minute", "link", "counted_finish"}

@@ -63,7 +63,9 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     # Batch mode lets SQLite alter tables the way PostgreSQL does.
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
-    login_manager.init_app(app)
+    # current_user is offered to staff templates only (see staff.views), so patient pages never
+    # load a staff user or touch the session for it.
+    login_manager.init_app(app, add_context_processor=False)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 

@@ -34,9 +34,9 @@ def never_cache(response):  # type: ignore[no-untyped-def]
     return response
 
 
-@bp.app_context_processor
+@bp.context_processor
 def staff_context() -> dict[str, Any]:
-    return {"language_names": LANGUAGE_NAMES}
+    return {"language_names": LANGUAGE_NAMES, "current_user": current_user}
 
 
 def _login_key() -> str:
