@@ -217,3 +217,14 @@ def browser():
 
     with chromium() as instance:
         yield instance
+
+
+# The staff area's pages join every quality gate's page list.
+from audit_pages import NEXT_FLOWS, PAGE_LISTS, URL_ARGUMENTS  # noqa: E402
+from audit_staff_pages import staff_pages, staff_sign_in_with_next  # noqa: E402
+
+if staff_pages not in PAGE_LISTS:
+    PAGE_LISTS.append(staff_pages)
+    NEXT_FLOWS.append(staff_sign_in_with_next)
+    URL_ARGUMENTS.update({"trial_id": "1", "criterion_id": "1", "page_id": "1", "link_id": "1",
+                          "user_id": "1", "lang": "es", "code": "nosuchcode"})

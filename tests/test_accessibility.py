@@ -50,6 +50,10 @@ OVERFLOWING = """() => {
   return {scroll: document.documentElement.scrollWidth > width, elements: found.slice(0, 5)};
 }"""
 
+# Every input of any other form has a label.
+LABELLED = """() => [...document.querySelectorAll('main form input:not([type=hidden]), main form select, main form textarea')]
+  .filter(input => !input.labels || input.labels.length === 0).map(input => 'no label: ' + input.id)"""
+
 # Every input on a question page has a label, and grouped inputs sit in a fieldset with a legend.
 FORM_STRUCTURE = """() => {
   const problems = [];
@@ -141,8 +145,11 @@ def test_every_page_passes_axe_and_reflows(audit, browser):
             }""")
             if skip != {"first": True, "visible": True, "target": True}:
                 found.append(f"skip link: {skip}")
-        if page.kind == "question" and page.status < 400 or page.submit_empty:
+        if page.kind == "question":
+            # The one-question-per-page pattern (patient questions, with and without errors).
             found += tab.evaluate(FORM_STRUCTURE)
+        elif page.submit_empty:
+            found += tab.evaluate(LABELLED)
         tab.set_viewport_size(ZOOMED)
         overflow = tab.evaluate(OVERFLOWING)
         if overflow["scroll"] or overflow["elements"]:
