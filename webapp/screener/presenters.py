@@ -55,6 +55,27 @@ def result_groups(screening: Screening, first: int | None = None) -> list[Result
             for key, heading, intro, outcomes in sections if outcomes]
 
 
+@dataclass(frozen=True)
+class GroupPage:
+    group: ResultGroup
+    number: int
+    count: int
+
+
+def group_page(screening: Screening, key: str, requested: str | None, size: int) -> GroupPage | None:
+    """One page of one result group; an odd page number shows the nearest real page."""
+    chosen = next((g for g in result_groups(screening) if g.key == key), None)
+    if chosen is None:
+        return None
+    count = max(1, -(-chosen.total // size))
+    try:
+        number = min(max(1, int(requested or 1)), count)
+    except ValueError:
+        number = 1
+    start = (number - 1) * size
+    return GroupPage(replace(chosen, outcomes=chosen.outcomes[start:start + size]), number, count)
+
+
 def localised_groups(groups: list[ResultGroup], localise) -> list[ResultGroup]:  # type: ignore[no-untyped-def]
     """Swap in the shown outcomes with their texts in the reader's language, in one lookup."""
     shown = localise([o for group in groups for o in group.outcomes])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from datetime import date
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
@@ -159,17 +158,11 @@ def _screening_page(template: str, count: bool = False, group: str | None = None
     if group is None:
         groups = presenters.result_groups(screening, current_app.config["RESULTS_PER_GROUP"])
     else:
-        chosen = next((g for g in presenters.result_groups(screening) if g.key == group), None)
-        if chosen is None:
+        paged = presenters.group_page(screening, group, request.args.get("page"),
+                                      current_app.config["GROUP_PAGE_SIZE"])
+        if paged is None:
             return redirect(url_for(".results", show="all" if show_all else None))
-        size = current_app.config["GROUP_PAGE_SIZE"]
-        pages = max(1, -(-chosen.total // size))
-        try:
-            page = min(max(1, int(request.args.get("page", 1))), pages)
-        except ValueError:
-            page = 1
-        groups = [replace(chosen, outcomes=chosen.outcomes[(page - 1) * size:page * size])]
-        extra = {"page_of": (page, pages), "group_key": chosen.key}
+        groups, extra = [paged.group], {"page_of": (paged.number, paged.count), "group_key": group}
     # Only the trials on this page are read in the reader's language.
     groups = presenters.localised_groups(groups, lambda outcomes: catalog.localise_outcomes(outcomes, g.lang_code))
     return render_template(
