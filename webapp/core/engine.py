@@ -88,9 +88,6 @@ class Assessment:
     verdict: Verdict
     results: tuple[CriterionResult, ...] = field(default_factory=tuple)
 
-    def with_outcome(self, outcome: Outcome) -> list[CriterionResult]:
-        return [r for r in self.results if r.outcome is outcome]
-
 
 def validate_criterion(fact: str | None, operator: Operator, value: Mapping[str, Any]) -> None:
     """Reject a criterion the engine could not evaluate, with a message naming the problem."""

@@ -90,7 +90,6 @@ class CatalogIndex:
 
     def __init__(self, trials: Sequence[TrialSpec]):
         self.trials = list(trials)
-        self.by_id = {trial.registry_id: trial for trial in self.trials}
         self._by_tag: dict[str, list[int]] = {}
         for position, trial in enumerate(self.trials):
             for tag in set(trial.conditions):
