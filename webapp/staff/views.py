@@ -100,6 +100,23 @@ CONTACT_KEYS = ("name", "phone", "email")
 SOURCE_KEYS = ("label", "url")
 
 
+def _save(form: Any, save: Any) -> tuple[Any, services.EditConflict | None]:
+    """Run a save and return (what it returned, None); on an edit conflict return (None, the
+    conflict), keeping the person's input and pointing the form at the version now stored, so
+    saving again is a deliberate overwrite."""
+    try:
+        return save(), None
+    except services.EditConflict as error:
+        form.version.data = str(error.current_version)
+        if hasattr(form, "loaded"):
+            form.loaded.data = json.dumps(error.current_snapshot)
+        return None, error
+
+
+def _status(form: Any, conflict: services.EditConflict | None) -> int:
+    return 409 if conflict else 400 if form.errors else 200
+
+
 def _trial(trial_id: int) -> Trial:
     return db.session.get(Trial, trial_id) or abort(404)
 
@@ -132,15 +149,14 @@ def trial_edit(trial_id: int | None = None):  # type: ignore[no-untyped-def]
         data["sources"] = _lines(form.sources.data, SOURCE_KEYS)
         data["archived"] = not form.shown.data
         try:
-            saved = services.save_trial(current_user, trial, data, form.version.data, form.loaded.data)
-        except services.EditConflict as error:
-            conflict = error
-            form.version.data, form.loaded.data = str(error.current_version), json.dumps(error.current_snapshot)
+            saved, conflict = _save(form, lambda: services.save_trial(
+                current_user, trial, data, form.version.data, form.loaded.data))
         except services.InvalidInput as error:
             form.registry_id.errors = [str(error)]
         else:
-            flash(f"Saved {saved.registry_id}.")
-            return redirect(url_for("staff.trial_edit", trial_id=saved.id))
+            if saved is not None:
+                flash(f"Saved {saved.registry_id}.")
+                return redirect(url_for("staff.trial_edit", trial_id=saved.id))
     elif request.method == "GET" and trial is not None:
         for key in ("registry_id", "registry_url", "acronym", "official_title", "sponsor", "phase",
                     "status", "status_verified", "site", "site_city", "facts_checked"):
@@ -155,7 +171,7 @@ def trial_edit(trial_id: int | None = None):  # type: ignore[no-untyped-def]
         form.shown.data = False
     return render_template("staff/trial_edit.html", form=form, trial=trial, conflict=conflict,
                            action=forms.VersionForm(), languages=current_app.config["LANGUAGES"]), \
-        (409 if conflict else 400 if form.errors else 200)
+        _status(form, conflict)
 
 
 @bp.route("/trials/<int:trial_id>/criteria/new", methods=["GET", "POST"])
@@ -172,14 +188,14 @@ def criterion_edit(trial_id: int, criterion_id: int | None = None):  # type: ign
     conflict = None
     if form.validate_on_submit():
         try:
-            services.save_criterion(current_user, trial, criterion, form.data, form.version.data)
-        except services.EditConflict as error:
-            conflict, form.version.data = error, str(error.current_version)
+            _, conflict = _save(form, lambda: services.save_criterion(
+                current_user, trial, criterion, form.data, form.version.data))
         except services.InvalidInput as error:
             form.operator.errors = [str(error)]
         else:
-            flash("Criterion saved.")
-            return redirect(url_for("staff.trial_edit", trial_id=trial.id) + "#criteria")
+            if conflict is None:
+                flash("Criterion saved.")
+                return redirect(url_for("staff.trial_edit", trial_id=trial.id) + "#criteria")
     elif request.method == "GET":
         form.version.data = str(trial.version)
         if criterion is not None:
@@ -195,7 +211,7 @@ def criterion_edit(trial_id: int, criterion_id: int | None = None):  # type: ign
             form.if_not_met.data = english.get("if_not_met")
             form.source.data = criterion.source
     return render_template("staff/criterion_edit.html", form=form, trial=trial, criterion=criterion,
-                           conflict=conflict), (409 if conflict else 400 if form.errors else 200)
+                           conflict=conflict), _status(form, conflict)
 
 
 @bp.post("/trials/<int:trial_id>/criteria/<int:criterion_id>/<any(up, down, remove):action>")
@@ -253,12 +269,9 @@ def trial_texts(trial_id: int, lang: str):  # type: ignore[no-untyped-def]
                       for c in trial.criteria] if request.method == "POST" else [
         c.texts.get(lang, {}) for c in trial.criteria]
     if form.validate_on_submit():
-        try:
-            services.save_trial_texts(current_user, trial, lang, form.data, criteria_words,
-                                      form.version.data, request.form.get("loaded"))
-        except services.EditConflict as error:
-            conflict, form.version.data = error, str(error.current_version)
-        else:
+        _, conflict = _save(form, lambda: services.save_trial_texts(
+            current_user, trial, lang, form.data, criteria_words, form.version.data, request.form.get("loaded")))
+        if conflict is None:
             flash(f"Saved the {LANGUAGE_NAMES[lang]} texts of {trial.registry_id}.")
             return redirect(url_for("staff.trial_texts", trial_id=trial.id, lang=lang))
     elif request.method == "GET":
@@ -269,7 +282,7 @@ def trial_texts(trial_id: int, lang: str):  # type: ignore[no-untyped-def]
     return render_template("staff/trial_texts.html", form=form, trial=trial, lang=lang,
                            criteria=list(zip(trial.criteria, criteria_words)), conflict=conflict,
                            loaded=json.dumps(services.trial_snapshot(trial)) if not conflict else json.dumps(conflict.current_snapshot)), \
-        (409 if conflict else 400 if form.errors else 200)
+        _status(form, conflict)
 
 
 # --- registry import -------------------------------------------------------------------------
@@ -328,14 +341,14 @@ def page_edit(page_id: int | None = None):  # type: ignore[no-untyped-def]
             form.conditions.errors = ["Choose who this page is for."]
         else:
             try:
-                saved = services.save_page(current_user, page, data, form.version.data, request.form.get("loaded"))
-            except services.EditConflict as error:
-                conflict, form.version.data = error, str(error.current_version)
+                saved, conflict = _save(form, lambda: services.save_page(
+                    current_user, page, data, form.version.data, request.form.get("loaded")))
             except services.InvalidInput as error:
                 form.slug.errors = [str(error)]
             else:
-                flash(f"Saved page {saved.slug}.")
-                return redirect(url_for("staff.page_edit", page_id=saved.id))
+                if saved is not None:
+                    flash(f"Saved page {saved.slug}.")
+                    return redirect(url_for("staff.page_edit", page_id=saved.id))
     elif request.method == "GET" and page is not None:
         form.slug.data, form.conditions.data, form.trials.data = page.slug, page.conditions, page.trials
         form.sources.data = _unlines(page.sources, SOURCE_KEYS)
@@ -344,7 +357,7 @@ def page_edit(page_id: int | None = None):  # type: ignore[no-untyped-def]
     return render_template("staff/page_edit.html", form=form, page=page, conflict=conflict,
                            loaded=json.dumps(conflict.current_snapshot if conflict else snapshot),
                            languages=current_app.config["LANGUAGES"]), \
-        (409 if conflict else 400 if form.errors else 200)
+        _status(form, conflict)
 
 
 @bp.route("/pages/<int:page_id>/texts/<lang>", methods=["GET", "POST"])
@@ -355,11 +368,9 @@ def page_texts(page_id: int, lang: str):  # type: ignore[no-untyped-def]
     form = forms.PageTextsForm()
     conflict = None
     if form.validate_on_submit():
-        try:
-            services.save_page_texts(current_user, page, lang, form.data, form.version.data, request.form.get("loaded"))
-        except services.EditConflict as error:
-            conflict, form.version.data = error, str(error.current_version)
-        else:
+        _, conflict = _save(form, lambda: services.save_page_texts(
+            current_user, page, lang, form.data, form.version.data, request.form.get("loaded")))
+        if conflict is None:
             flash(f"Saved the {LANGUAGE_NAMES[lang]} text of {page.slug}.")
             return redirect(url_for("staff.page_texts", page_id=page.id, lang=lang))
     elif request.method == "GET":
@@ -371,7 +382,7 @@ def page_texts(page_id: int, lang: str):  # type: ignore[no-untyped-def]
     return render_template("staff/page_texts.html", form=form, page=page, lang=lang, preview=preview,
                            conflict=conflict,
                            loaded=json.dumps(conflict.current_snapshot if conflict else services.page_snapshot(page))), \
-        (409 if conflict else 400 if form.errors else 200)
+        _status(form, conflict)
 
 
 # --- share links -----------------------------------------------------------------------------
