@@ -342,7 +342,7 @@ def localise_outcomes(outcomes: list[TrialOutcome], lang: str) -> list[TrialOutc
     wanted = {o.trial.registry_id for o in outcomes}
     if not wanted:
         return []
-    revision = current_app.extensions["catalog_index"][0]
+    revision = catalog_revision()
     cards: OrderedDict[tuple[str, str], Any] = current_app.extensions.setdefault("trial_cards", OrderedDict())
     if cards and next(iter(cards.values()))[0] != revision:
         cards.clear()
@@ -414,8 +414,18 @@ def _page_view(page: EducationPage, lang: str) -> PageView:
 
 
 def education_pages(lang: str) -> list[PageView]:
-    pages = db.session.scalars(select(EducationPage).order_by(EducationPage.position, EducationPage.id))
-    return [_page_view(p, lang) for p in pages]
+    """Every education page in `lang`, kept per process until the catalog revision changes.
+
+    Each results page lists the pages that fit; reading every page's texts in every language
+    from the database on each request would be the heaviest part of a small catalog's page.
+    """
+    revision = catalog_revision()
+    cache = current_app.extensions.setdefault("education_pages", {})
+    cached = cache.get(lang)
+    if cached is None or cached[0] != revision:
+        pages = db.session.scalars(select(EducationPage).order_by(EducationPage.position, EducationPage.id))
+        cached = cache[lang] = (revision, [_page_view(p, lang) for p in pages])
+    return cached[1]
 
 
 def education_page(slug: str, lang: str) -> PageView | None:
