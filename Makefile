@@ -35,10 +35,13 @@ update-translations: $(VENV)/.installed
 
 db: $(VENV)/.installed
 	$(FLASK) db upgrade
-	$(FLASK) catalog load --if-empty
+	$(FLASK) catalog load --if-newer
+
+# Another port: make run PORT=5050
+PORT ?= 5000
 
 run: install translations db
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install-test translations test-tools
 	# A tiny run of the benchmark keeps the script working; figures come from `make bench`.

@@ -196,3 +196,9 @@ def make_audit_app(tmp_path) -> Flask:  # type: ignore[no-untyped-def]
         upgrade()
         load_catalog(audit_catalog())
     return app
+
+
+def own_script(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+    """The print view's one script, served by the app from its hashed asset address."""
+    source = dict(attrs).get("src") or ""
+    return tag == "script" and bool(re.fullmatch(r"/assets/print-[0-9a-f]{12}\.js", source))

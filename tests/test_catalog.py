@@ -51,7 +51,7 @@ def test_stemcap_encoded_as_catalog_facts_says():
 def test_va_trial_encoded_as_catalog_facts_says():
     assert criteria_of("NCT05925036") == [
         ("conditions", "one_of", {"met": ["chronic_pancreatitis"]}),
-        ("cp_pain_duration", "one_of", {"met": ["over_6_months"], "check": ["about_6_months"]}),
+        ("cp_pain_duration", "one_of", {"met": ["over_6_months"], "edge": ["about_6_months"]}),  # "about 6" is at the limit
         ("cp_dose_stable", "one_of", {"met": ["yes"], "check": ["no_opioids"]}),
         (None, "study_team_checks", {}),  # no age limits found: unknown, not "none"
         ("veteran", "one_of", {"met": ["yes"], "check": ["no"]}),
@@ -60,10 +60,11 @@ def test_va_trial_encoded_as_catalog_facts_says():
 
 def test_trial_facts_and_sources():
     trials = {t["registry_id"]: t for t in read_bundled_catalog()["trials"]}
-    assert {k: (t["status"], t["status_verified"]) for k, t in trials.items()} == {
-        "NCT04061746": ("ACTIVE_NOT_RECRUITING", "2026-04-22"),
-        "NCT06205342": ("RECRUITING", "2024-08"),
-        "NCT05925036": ("RECRUITING", "2024-02-29"),
+    # Each registry date under its own name: a status verification, or the record's last update.
+    assert {k: (t["status"], t["status_verified"], t["registry_updated"]) for k, t in trials.items()} == {
+        "NCT04061746": ("ACTIVE_NOT_RECRUITING", None, "2026-04-22"),
+        "NCT06205342": ("RECRUITING", "2024-08", None),
+        "NCT05925036": ("RECRUITING", None, "2024-02-29"),
     }
     for registry_id, trial in trials.items():
         assert trial["facts_checked"] == "2026-11-21"
@@ -164,3 +165,18 @@ def test_markdown_is_sanitised():
     assert "<script" not in tags and "javascript:" not in tags and "onerror" not in tags
     assert "<img" not in tags
     assert '<a href="https://example.org" rel="noopener noreferrer">ok</a>' in html
+
+
+def test_cli_if_newer_loads_a_newer_bundled_catalog_into_an_existing_database(empty_app, tmp_path):
+    runner = empty_app.test_cli_runner()
+    older = read_bundled_catalog()
+    older["catalog_version"] = "2026.11.21-1"
+    older["education_pages"][0]["texts"]["en"]["summary"] = "An older summary."
+    path = tmp_path / "older.json"
+    path.write_text(json.dumps(older))
+    assert "12 added" in runner.invoke(args=["catalog", "load", "--if-newer", str(path)]).output
+    # The release's corrections reach the database that held the older catalog...
+    result = runner.invoke(args=["catalog", "load", "--if-newer"])
+    assert result.exit_code == 0 and "1 updated" in result.output
+    # ...once: the same version again is left alone.
+    assert "nothing to do" in runner.invoke(args=["catalog", "load", "--if-newer"]).output

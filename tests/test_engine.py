@@ -45,14 +45,14 @@ NEW_ONSET = between("months_since_type1_diagnosis", max=3, check_max=6)
         # calendar months: diagnosed this month is 0; the month on the window's edge is unknown
         (NEW_ONSET, {"months_since_type1_diagnosis": 0}, Outcome.MET, None),
         (NEW_ONSET, {"months_since_type1_diagnosis": 2}, Outcome.MET, None),
-        (NEW_ONSET, {"months_since_type1_diagnosis": 3}, Outcome.UNKNOWN, Unknown.EDGE_MONTH),
+        (NEW_ONSET, {"months_since_type1_diagnosis": 3}, Outcome.UNKNOWN, Unknown.AT_LIMIT),
         (NEW_ONSET, {"months_since_type1_diagnosis": 6}, Outcome.UNKNOWN, Unknown.DISPUTED_LIMIT),
         (NEW_ONSET, {"months_since_type1_diagnosis": 7}, Outcome.NOT_MET, None),
         (NEW_ONSET, {"months_since_type1_diagnosis": NOT_SURE}, Outcome.UNKNOWN, Unknown.NOT_SURE),
         (between("months_since_type1_diagnosis", max=6), {"months_since_type1_diagnosis": 6},
-         Outcome.UNKNOWN, Unknown.EDGE_MONTH),
+         Outcome.UNKNOWN, Unknown.AT_LIMIT),
         (between("months_since_type1_diagnosis", min=6), {"months_since_type1_diagnosis": 6},
-         Outcome.UNKNOWN, Unknown.EDGE_MONTH),
+         Outcome.UNKNOWN, Unknown.AT_LIMIT),
         (between("months_since_type1_diagnosis", min=6), {"months_since_type1_diagnosis": 7},
          Outcome.MET, None),
         # several choices: any chosen option that is met is enough; "not sure" is unknown
@@ -61,7 +61,7 @@ NEW_ONSET = between("months_since_type1_diagnosis", max=3, check_max=6)
         (one_of("conditions", ["type1"]), {"conditions": [NOT_SURE]}, Outcome.UNKNOWN, Unknown.NOT_SURE),
         # one choice with a "check" band: a "no" the study team must weigh is unknown, not unmet
         (one_of("veteran", ["yes"], ["no"]), {"veteran": "yes"}, Outcome.MET, None),
-        (one_of("veteran", ["yes"], ["no"]), {"veteran": "no"}, Outcome.UNKNOWN, Unknown.STUDY_TEAM_CHECKS),
+        (one_of("veteran", ["yes"], ["no"]), {"veteran": "no"}, Outcome.UNKNOWN, Unknown.ANSWER_CHECKED),
         (one_of("veteran", ["yes"], ["no"]), {"veteran": NOT_SURE}, Outcome.UNKNOWN, Unknown.NOT_SURE),
         (one_of("cp_dose_stable", ["yes"]), {"cp_dose_stable": "no"}, Outcome.NOT_MET, None),
         # a lab-only fact: an answer can rule out, never confirm
@@ -114,7 +114,9 @@ def test_assessment_lists_every_criterion_in_order():
         ("age_years", Operator.BETWEEN, {"max": 30, "check_max": 20}, "check_max"),
         ("age_years", Operator.BETWEEN, {"maximum": 30}, "unexpected"),
         ("veteran", Operator.ONE_OF, {"met": []}, "at least one"),
-        ("veteran", Operator.ONE_OF, {"met": ["yes"], "check": ["yes"]}, "both"),
+        ("veteran", Operator.ONE_OF, {"met": ["yes"], "check": ["yes"]}, "only one of"),
+        ("cp_pain_duration", Operator.ONE_OF, {"met": ["over_6_months"], "edge": ["over_6_months"]}, "only one of"),
+        ("veteran", Operator.ONE_OF, {"met": ["yes"], "maybe": ["no"]}, "unexpected"),
         (None, Operator.ONE_OF, {"met": ["yes"]}, "needs a fact"),
     ],
 )

@@ -53,7 +53,8 @@ def test_pancreatitis_at_80_is_probably_not_a_fit_because_of_age(screener: Scree
     assert verdicts(html)["NCT06205342"] == "unlikely"
     stemcap = card(html, "NCT06205342")
     assert "You are 18 to 75 years old" in stemcap
-    assert "This does not match your answers." in stemcap
+    # The reason starts from the person's own answer.
+    assert "You answered: 80. This does not match what the study asks for." in stemcap
     assert "This study only takes people aged 18 to 75." in stemcap
     # The age criterion is the only one not met.
     assert stemcap.count("reason-not_met") == 1
@@ -88,7 +89,8 @@ def test_no_own_insulin_rules_out_but_yes_never_confirms(screener: Screener):
     screener.answer_all(type1(25, 1, insulin="yes"))
     html = screener.results_html()
     assert verdicts(html)["NCT04061746"] == "check"
-    assert "Only a blood test can show this. The study team will check." in card(html, "NCT04061746")
+    # The yes is acknowledged; a blood test confirms it.
+    assert "You answered: Yes. A blood test will confirm this. The study team will check." in card(html, "NCT04061746")
     screener.answer("type1_own_insulin", answer="no")
     assert verdicts(screener.results_html())["NCT04061746"] == "unlikely"
 
@@ -115,12 +117,26 @@ def test_unrelated_trials_are_counted_and_listed_on_request(screener: Screener):
     assert set(verdicts(everything).values()) == {"unlikely"}
 
 
-def test_not_sure_of_condition_lists_every_trial_as_check(screener: Screener):
-    screener.answer_all({"conditions": {"answer": ["not_sure"]}, "age": {"answer": "25"},
-                         "travel_charleston": {"answer": "no"}})
+NOT_SURE_OF_EVERYTHING = {
+    "conditions": {"answer": ["not_sure"]}, "age": {"answer": "25"},
+    "type1_diagnosed": {"not_sure": "y"}, "type1_own_insulin": {"answer": "not_sure"},
+    "cp_pain_duration": {"answer": "not_sure"}, "cp_dose_stable": {"answer": "not_sure"},
+    "cp_procedure_planned": {"answer": "not_sure"}, "veteran": {"answer": "not_sure"},
+    "travel_charleston": {"answer": "no"},
+}
+
+
+def test_not_sure_of_condition_asks_every_follow_up_and_lists_every_trial_as_check(screener: Screener):
+    # "Not sure" of the condition asks the follow-ups of every condition a listed study turns on.
+    response = screener.answer("conditions", answer=["not_sure"])
+    screener.answer("age", answer="25")
+    assert screener.client.get("/en/check").location.endswith("/en/questions/type1_diagnosed")
+    screener.answer_all(NOT_SURE_OF_EVERYTHING)
     html = screener.results_html()
     assert set(verdicts(html).values()) == {"check"}
+    assert "we did not ask" not in html.lower()
     assert "Saying you cannot travel does not rule you out" in html
+    assert response.status_code == 302
 
 
 def test_change_link_returns_to_check_page(screener: Screener):

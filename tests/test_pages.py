@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from conftest import Screener, card
+from conftest import Screener, card, verdicts
 from webapp.core.screening import status_is_stale
 
 
@@ -42,6 +42,15 @@ def test_print_view_lists_answers_and_trials(screener: Screener):
     assert "<form" not in html and "site-header" not in html
 
 
+def ago(year: int, month: int, day: int = 1) -> str:
+    """How the card says a registry date's age today, e.g. "2 years and 3 months ago"."""
+    today = date.today()
+    months = (today.year * 12 + today.month) - (year * 12 + month) - (today.day < day)
+    years, rest = divmod(months, 12)
+    parts = [f"{years} year{'s' * (years != 1)}"] * bool(years) + [f"{rest} month{'s' * (rest != 1)}"] * bool(rest)
+    return " and ".join(parts) + " ago"
+
+
 def test_trial_card_shows_registry_status_date_site_and_contact(screener: Screener):
     screener.answer_all({"conditions": {"answer": ["chronic_pancreatitis"]}, "age": {"answer": "45"},
                          "cp_pain_duration": {"answer": "over_6_months"},
@@ -51,12 +60,15 @@ def test_trial_card_shows_registry_status_date_site_and_contact(screener: Screen
     va = card(html, "NCT05925036")
     assert 'href="https://clinicaltrials.gov/study/NCT05925036"' in va
     assert "Looking for people to join now" in va and "February 29, 2024" in va
+    # The date the sources give is the record's last update, named as such, with its age.
+    assert "Registry record last updated" in va and "Registry status verified" not in va
+    assert f"The registry record was last updated {ago(2024, 2, 29)}" in va
     assert "Ralph H. Johnson VA Medical Center" in va
-    assert "more than 6 months ago" in va  # stale status warning
     assert "The study's registry page lists who to contact." in va
     assert "Ask the study team if they can help with travel." in va
     stemcap = card(html, "NCT06205342")
-    assert "August 2024" in stemcap
+    assert "Registry status verified" in stemcap and f"August 2024 ({ago(2024, 8)})" in stemcap
+    assert f"The registry last verified this status {ago(2024, 8)}" in stemcap
 
 
 def test_under_18_message(screener: Screener):
@@ -64,8 +76,22 @@ def test_under_18_message(screener: Screener):
                          "type1_diagnosed": {"not_sure": "y"}, "type1_own_insulin": {"answer": "yes"},
                          "travel_charleston": {"answer": "yes"}})
     html = screener.results_html()
-    assert "All the studies listed here are for adults" in html
+    # Built from the listed study's own age limit (18 to 30), not a blanket "for adults".
+    assert "The studies listed here do not take people your age." in html
     assert 'data-trial="NCT04061746" data-verdict="unlikely"' in html
+
+
+def test_under_18_message_says_when_age_limits_are_unknown(screener: Screener):
+    screener.answer_all({"conditions": {"answer": ["chronic_pancreatitis"]}, "age": {"answer": "10"},
+                         "cp_pain_duration": {"answer": "over_6_months"}, "cp_dose_stable": {"answer": "yes"},
+                         "cp_procedure_planned": {"answer": "no"}, "veteran": {"answer": "yes"},
+                         "travel_charleston": {"answer": "yes"}})
+    html = screener.results_html()
+    # STEMCAP-1 takes 18 to 75; no source gives the VA study's age limits.
+    assert verdicts(html) == {"NCT06205342": "unlikely", "NCT05925036": "check"}
+    assert "Some of the studies listed here do not take people your age." in html
+    assert "For the others, the study team will check their age limits." in html
+    assert "All the studies listed here are for adults" not in html
 
 
 def test_status_staleness():
@@ -77,3 +103,13 @@ def test_status_staleness():
     assert status_is_stale("2024-08", today)
     assert not status_is_stale("2026-06", today)
     assert status_is_stale(None, today)
+
+
+def test_months_elapsed_counts_whole_months_and_days():
+    from webapp.core.screening import months_elapsed
+
+    today = date(2026, 12, 1)
+    assert months_elapsed("2024-02-29", today) == 33  # the 34th month starts on 29 December
+    assert months_elapsed("2024-08", today) == 28
+    assert months_elapsed("2026-12-01", today) == 0
+    assert months_elapsed("2027-01", today) == 0  # a date after today is not negative

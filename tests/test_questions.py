@@ -42,7 +42,9 @@ def test_not_sure_is_offered_wherever_a_person_might_not_know():
         (["type1", "chronic_pancreatitis"], ["conditions", "age", "type1_diagnosed", "type1_own_insulin",
                                              "cp_pain_duration", "cp_dose_stable", "cp_procedure_planned",
                                              "veteran", "travel_charleston"]),
-        (["not_sure"], ["conditions", "age", "travel_charleston"]),
+        # "Not sure" asks the follow-ups of every condition a listed study turns on.
+        (["not_sure"], ["conditions", "age", "type1_diagnosed", "type1_own_insulin", "cp_pain_duration",
+                        "cp_dose_stable", "cp_procedure_planned", "veteran", "travel_charleston"]),
     ],
 )
 def test_branching_shows_only_relevant_questions(conditions, expected):
@@ -104,7 +106,8 @@ def test_valid_answers_are_cleaned(question, raw, answers, expected):
         (AGE, "4.5", {}, "whole number", None),
         (AGE, "-1", {}, "whole number", None),
         (AGE, "121", {}, "between 0 and 120", None),
-        (AGE, "٤٥", {}, "whole number", None),  # non-ASCII digits are not silently accepted
+        (AGE, "٤٥x", {}, "whole number", None),  # digits in another script, but not a number
+        (AGE, "1" * 4400, {}, "whole number", None),  # far too long: refused, never an int()
         (VETERAN, None, {}, "Select yes, no or not sure", None),
         (VETERAN, "maybe", {}, "Select one of the answers shown", None),
         (DIAGNOSED, {}, {"age": 25}, "Enter the month and year", "month"),

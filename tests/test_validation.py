@@ -77,7 +77,7 @@ def test_invalid_month_year_keeps_what_was_typed(screener):
 def test_error_summary_takes_focus_and_fields_are_described(screener):
     html = screener.answer("conditions").get_data(as_text=True)
     assert 'class="error-summary" role="alert"' in html and "autofocus" in html
-    assert 'aria-describedby="hint answer-error"' in html
+    assert 'aria-describedby="hint hint-caregiver answer-error"' in html
 
 
 def test_csrf_is_enforced(screener):

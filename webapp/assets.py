@@ -1,7 +1,8 @@
-"""Stylesheets served minified, gzip-compressed and cached forever under a content-hashed name.
+"""Stylesheets and scripts served compressed and cached forever under a content-hashed name.
 
-Read once at start-up, so a phone on a slow line downloads each stylesheet once, in a few
-kilobytes, and a new deployment changes the address whenever the file changes.
+Read once at start-up, so a phone on a slow line downloads each file once, in a few
+kilobytes, and a new deployment changes the address whenever the file changes. Stylesheets
+are minified too; the one small script (the print button) is served as written.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pathlib import Path
 
 from flask import Flask, Response, abort, request
 
-STYLESHEETS = Path(__file__).parent / "static" / "css"
+STATIC = Path(__file__).parent / "static"
+MIMETYPES = {"css": "text/css", "js": "text/javascript"}
 YEAR = 365 * 24 * 3600
 
 
@@ -41,8 +43,9 @@ def minify_css(text: str) -> str:
 
 def load_assets() -> dict[str, Asset]:
     assets = {}
-    for path in sorted(STYLESHEETS.glob("*.css")):
-        body = minify_css(path.read_text("utf-8")).encode("utf-8")
+    for path in sorted([*STATIC.glob("css/*.css"), *STATIC.glob("js/*.js")]):
+        text = path.read_text("utf-8")
+        body = (minify_css(text) if path.suffix == ".css" else text).encode("utf-8")
         digest = hashlib.sha256(body).hexdigest()[:12]
         assets[path.name] = Asset(path.name, digest, body, gzip.compress(body, 9, mtime=0))
     return assets
@@ -62,7 +65,8 @@ def register_assets(app: Flask) -> None:
         if found is None:
             abort(404)
         compressed = "gzip" in request.headers.get("Accept-Encoding", "")
-        response = Response(found.compressed if compressed else found.body, mimetype="text/css")
+        mimetype = MIMETYPES[found.name.rpartition(".")[2]]
+        response = Response(found.compressed if compressed else found.body, mimetype=mimetype)
         if compressed:
             response.headers["Content-Encoding"] = "gzip"
         response.headers["Vary"] = "Accept-Encoding"

@@ -16,9 +16,12 @@ catalog_cli = AppGroup("catalog", help="Load or export the trial and education-p
 @catalog_cli.command("load")
 @click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("--if-empty", is_flag=True, help="Load only when the database holds no catalog yet.")
+@click.option("--if-newer", is_flag=True,
+              help="Load only when the database holds no catalog, or an older catalog version than the "
+                   "file (so corrections in a new release reach an existing database).")
 @click.option("--replace-edited", is_flag=True,
               help="Also overwrite trials and pages staff have edited (restoring an export).")
-def load_command(path: str | None, if_empty: bool, replace_edited: bool) -> None:
+def load_command(path: str | None, if_empty: bool, if_newer: bool, replace_edited: bool) -> None:
     """Load PATH, or the bundled catalog when no PATH is given."""
     if if_empty and not service.catalog_is_empty():
         click.echo("The catalog is already loaded; nothing to do.")
@@ -29,6 +32,10 @@ def load_command(path: str | None, if_empty: bool, replace_edited: bool) -> None
                 document = service.parse_catalog(handle.read())
         else:
             document = service.read_bundled_catalog()
+        loaded = service.loaded_catalog_version()
+        if if_newer and loaded is not None and loaded >= document["catalog_version"]:
+            click.echo(f"Catalog {loaded} is loaded, as new as {document['catalog_version']}; nothing to do.")
+            return
         report = service.load_catalog(document, replace_edited=replace_edited)
     except CatalogError as error:
         raise click.ClickException(f"The catalog was not loaded: {error}") from None

@@ -49,6 +49,11 @@ def _sources(items: Any, path: str) -> None:
         _require(isinstance(source, Mapping), f"{path}[{i}]", "must be an object")
         _text(source, "label", f"{path}[{i}]")
         _text(source, "url", f"{path}[{i}]", optional=True)
+        labels = source.get("labels", {})
+        _require(isinstance(labels, Mapping), f"{path}[{i}].labels", "must map languages to labels")
+        for lang in labels:
+            _require(bool(_LANG.match(lang)), f"{path}[{i}].labels.{lang}", "is not a two-letter language code")
+            _text(labels, lang, f"{path}[{i}].labels")
 
 
 def _texts(texts: Any, path: str, fields: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:

@@ -21,8 +21,10 @@ from sqlalchemy.orm import selectinload
 from ..core.engine import Assessment, CriterionResult, Operator
 from ..core.engine import Criterion as CoreCriterion
 from ..core.screening import CatalogIndex, TrialOutcome, TrialSpec, relates_to
-from ..core.questions import Answers
+from ..core.questions import Answers, chosen_conditions
+from ..bidi import isolate_latin
 from ..extensions import db
+from ..languages import RIGHT_TO_LEFT
 from .models import CatalogInfo, Criterion, EducationPage, Trial
 from .schema import FORMAT, FORMAT_VERSION, CatalogError, validate_catalog
 
@@ -83,6 +85,13 @@ def parse_catalog(text: str | bytes) -> dict[str, Any]:
 def dump_catalog(document: dict[str, Any]) -> str:
     """The one canonical text form, so export -> load -> export gives identical bytes."""
     return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def loaded_catalog_version() -> str | None:
+    """The version of the catalog file last loaded, or None when none has been (or it is empty)."""
+    if catalog_is_empty():
+        return None
+    return db.session.scalar(select(CatalogInfo.value).where(CatalogInfo.key == "catalog_version"))
 
 
 def catalog_is_empty() -> bool:
@@ -231,8 +240,9 @@ def localised(texts: dict[str, Any], lang: str) -> tuple[dict[str, Any], bool]:
     return texts.get(DEFAULT_LANGUAGE, {}), lang != DEFAULT_LANGUAGE
 
 
-def unreviewed_translation(texts: dict[str, Any], lang: str, fallback: bool) -> bool:
-    return lang != DEFAULT_LANGUAGE and not fallback and not texts.get("reviewed", False)
+def unreviewed_text(texts: dict[str, Any]) -> bool:
+    """Medical text nobody qualified has checked yet, in English as in any translation."""
+    return not texts.get("reviewed", False)
 
 
 @dataclass(frozen=True)
@@ -246,6 +256,7 @@ class TrialCard:
     sponsor: str | None
     status: str
     status_verified: str | None
+    registry_updated: str | None
     site: str | None
     site_city: str | None
     contacts: list[dict[str, Any]]
@@ -256,7 +267,7 @@ class TrialCard:
     involves: str | None
     # Shown in English because this language has no text yet.
     untranslated: bool
-    # A translation that no qualified person has checked yet.
+    # A text (English or a translation) that no qualified person has checked yet.
     unreviewed: bool
     # The language title, summary and "involves" are actually in (English when not translated).
     text_lang: str
@@ -369,24 +380,30 @@ def localise_outcomes(outcomes: list[TrialOutcome], lang: str) -> list[TrialOutc
 
 
 def _card_and_criteria(trial: Trial, lang: str) -> tuple[TrialCard, tuple[CoreCriterion, ...]]:
-    texts, untranslated = localised(trial.texts, lang)
+    texts, card_fallback = localised(trial.texts, lang)
+    untranslated = card_fallback
+    fit = isolate_latin if lang in RIGHT_TO_LEFT else _same
     criteria = []
     for row in trial.criteria:
         words, fallback = localised(row.texts, lang)
         untranslated = untranslated or fallback
+        if_not_met = words.get("if_not_met")
         criteria.append(CoreCriterion(
             fact=row.fact, operator=Operator(row.operator), value=row.value or {},
-            description=words.get("description", ""), if_not_met=words.get("if_not_met"),
+            description=fit(words.get("description", "")),
+            if_not_met=fit(if_not_met) if if_not_met else None,
         ))
     card = TrialCard(
         registry_id=trial.registry_id, registry_url=trial.registry_url,
         acronym=trial.acronym, official_title=trial.official_title, sponsor=trial.sponsor,
-        status=trial.status, status_verified=trial.status_verified, site=trial.site,
+        status=trial.status, status_verified=trial.status_verified,
+        registry_updated=trial.registry_updated, site=trial.site,
         site_city=trial.site_city, contacts=trial.contacts or [], sources=trial.sources or [],
-        facts_checked=trial.facts_checked, title=texts.get("title", trial.official_title),
-        summary=texts.get("summary", ""), involves=texts.get("involves"),
-        unreviewed=unreviewed_translation(texts, lang, untranslated),
-        text_lang=DEFAULT_LANGUAGE if untranslated else lang,
+        facts_checked=trial.facts_checked, title=fit(texts.get("title", trial.official_title)),
+        summary=fit(texts.get("summary", "")),
+        involves=fit(texts["involves"]) if texts.get("involves") else None,
+        unreviewed=unreviewed_text(texts),
+        text_lang=DEFAULT_LANGUAGE if card_fallback else lang,
         untranslated=untranslated,
     )
     return card, tuple(criteria)
@@ -405,11 +422,16 @@ class PageView:
     text_lang: str
 
 
+def _same(text: str) -> str:
+    return text
+
+
 def _page_view(page: EducationPage, lang: str) -> PageView:
     texts, untranslated = localised(page.texts, lang)
-    return PageView(page.slug, texts.get("title", page.slug), texts.get("summary", ""),
+    fit = isolate_latin if lang in RIGHT_TO_LEFT and not untranslated else _same
+    return PageView(page.slug, fit(texts.get("title", page.slug)), fit(texts.get("summary", "")),
                     texts.get("body", ""), page.sources or [], page.conditions or [], untranslated,
-                    unreviewed_translation(texts, lang, untranslated),
+                    unreviewed_text(texts),
                     DEFAULT_LANGUAGE if untranslated else lang)
 
 
@@ -434,4 +456,9 @@ def education_page(slug: str, lang: str) -> PageView | None:
 
 
 def pages_for_answers(answers: Answers, lang: str) -> list[PageView]:
-    return [p for p in education_pages(lang) if relates_to(p.conditions, answers)]
+    """The pages that fit the answers: those about a condition the person chose first, then
+    the pages for everyone."""
+    chosen = set(chosen_conditions(answers))
+    fitting = [p for p in education_pages(lang) if relates_to(p.conditions, answers)]
+    specific = [p for p in fitting if chosen.intersection(p.conditions)]
+    return specific + [p for p in fitting if not chosen.intersection(p.conditions)]

@@ -28,10 +28,16 @@ class Unknown(enum.Enum):
 
     NOT_SURE = "not_sure"
     NOT_ASKED = "not_asked"
+    # Nothing a person answers decides it (a scan, an antibody test, an unknown age limit).
     STUDY_TEAM_CHECKS = "study_team_checks"
+    # The person's answer is one the study team has to weigh (a "no" to a VA study's veteran
+    # question, "I take no opioids" to a steady-dose rule).
+    ANSWER_CHECKED = "answer_checked"
     LAB_TEST = "lab_test"
     DISPUTED_LIMIT = "disputed_limit"
-    EDGE_MONTH = "edge_month"
+    # The answer is right at a limit ("about 6 months" against "more than 6 months", or the
+    # calendar month on a window's edge), so it could fall either side.
+    AT_LIMIT = "at_limit"
 
 
 class Verdict(enum.Enum):
@@ -42,7 +48,8 @@ class Verdict(enum.Enum):
 
 class Operator(enum.Enum):
     # The answer (or, for several-choice answers, any chosen option) is in value["met"];
-    # answers in value["check"] leave it to the study team; anything else is not met.
+    # answers in value["check"] leave it to the study team, answers in value["edge"] are right
+    # at the limit; anything else is not met.
     ONE_OF = "one_of"
     # A number inside [min, max] is met; inside the wider [check_min, check_max] band it is
     # unknown (sources disagree on the limit); outside both it is not met. A missing bound
@@ -66,6 +73,7 @@ class Criterion:
     if_not_met: str | None = None
     _met: frozenset[str] = field(init=False, repr=False, compare=False)
     _check: frozenset[str] = field(init=False, repr=False, compare=False)
+    _edge: frozenset[str] = field(init=False, repr=False, compare=False)
     _spec: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -73,6 +81,7 @@ class Criterion:
         # Worked out once here rather than on every evaluation (a catalog may hold 10,000s).
         object.__setattr__(self, "_met", frozenset(self.value.get("met", ())))
         object.__setattr__(self, "_check", frozenset(self.value.get("check", ())))
+        object.__setattr__(self, "_edge", frozenset(self.value.get("edge", ())))
         object.__setattr__(self, "_spec", fact_spec(self.fact) if self.fact else None)
 
 
@@ -106,14 +115,19 @@ def validate_criterion(fact: str | None, operator: Operator, value: Mapping[str,
     if operator is Operator.ONE_OF:
         if spec.kind != "choices":
             raise InvalidCriterion(f"one_of needs a choice fact, {fact} is a {spec.kind}")
-        for key in ("met", "check"):
+        lists = ("met", "check", "edge")
+        for key in lists:
             items = value.get(key, [])
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
                 raise InvalidCriterion(f"value.{key} must be a list of answer values")
         if not value.get("met"):
             raise InvalidCriterion("value.met must list at least one answer")
-        if set(value.get("met", [])) & set(value.get("check", [])):
-            raise InvalidCriterion("an answer cannot be both met and check")
+        listed = [answer for key in lists for answer in value.get(key, [])]
+        if len(listed) != len(set(listed)):
+            raise InvalidCriterion("an answer can be in only one of met, check and edge")
+        unexpected = set(value) - set(lists)
+        if unexpected:
+            raise InvalidCriterion(f"unexpected keys in value: {sorted(unexpected)}")
         return
     if operator is Operator.BETWEEN:
         if spec.kind != "number":
@@ -160,8 +174,10 @@ def _one_of(criterion: Criterion, answer: Any) -> CriterionResult:
         answer if isinstance(answer, list) else (answer,))
     if not chosen.isdisjoint(criterion._met):
         return CriterionResult(criterion, Outcome.MET)
+    if not chosen.isdisjoint(criterion._edge):
+        return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.AT_LIMIT)
     if not chosen.isdisjoint(criterion._check):
-        return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.STUDY_TEAM_CHECKS)
+        return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.ANSWER_CHECKED)
     if NOT_SURE in chosen:
         return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.NOT_SURE)
     return CriterionResult(criterion, Outcome.NOT_MET)
@@ -181,7 +197,7 @@ def _between(criterion: Criterion, number: int) -> CriterionResult:
     if inside(low, high):
         on_edge = number == high or (low is not None and low > 0 and number == low)
         if criterion._spec.granularity is Granularity.CALENDAR_MONTH and on_edge:
-            return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.EDGE_MONTH)
+            return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.AT_LIMIT)
         return CriterionResult(criterion, Outcome.MET)
     if inside(check_low, check_high):
         return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.DISPUTED_LIMIT)

@@ -19,6 +19,7 @@ from typing import Any
 
 from .dates import YearMonth, earliest_birth_month
 from .i18n import N_
+from .typed import plain_digits, whole_number
 
 NOT_SURE = "not_sure"
 
@@ -83,6 +84,9 @@ class Question:
     # Label used on the check-your-answers page.
     short_label: str = ""
     format_message: str = N_("Enter a whole number, like 45.")
+    # Whether the page adds the reminder to answer for the person with the condition; off where
+    # the hint already says it in the question's own words.
+    caregiver_hint: bool = True
     range_message: str = N_("Enter a number in the range shown.")
 
     def is_shown(self, answers: Answers) -> bool:
@@ -146,14 +150,16 @@ class Question:
         return sorted(chosen, key=order.index)
 
     def _clean_whole_number(self, raw: Any) -> int:
-        text = raw.strip() if isinstance(raw, str) else raw
-        if text is None or text == "":
-            raise InvalidAnswer(self.required_message)
-        if isinstance(text, bool) or not (
-            isinstance(text, int) or (isinstance(text, str) and text.isascii() and text.isdigit())
-        ):
-            raise InvalidAnswer(self.format_message)
-        number = int(text)
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            number = raw
+        else:
+            text = plain_digits(raw) if isinstance(raw, str) else ""
+            if not text:
+                raise InvalidAnswer(self.required_message)
+            found = whole_number(text)
+            if found is None:
+                raise InvalidAnswer(self.format_message)
+            number = found
         if (self.minimum is not None and number < self.minimum) or (
             self.maximum is not None and number > self.maximum
         ):
@@ -164,13 +170,14 @@ class Question:
         raw = raw if isinstance(raw, Mapping) else {}
         if raw.get("not_sure"):
             return NOT_SURE
-        month_text = str(raw.get("month") or "").strip()
-        year_text = str(raw.get("year") or "").strip()
+        month_text = plain_digits(str(raw.get("month") or ""))
+        year_text = plain_digits(str(raw.get("year") or ""))
         if not month_text and not year_text:
             raise InvalidAnswer(self.required_message, part="month")
         if not month_text:
             raise InvalidAnswer(N_("Select the month you were diagnosed."), part="month")
-        if not (month_text.isascii() and month_text.isdigit() and 1 <= int(month_text) <= 12):
+        if not (len(month_text) <= 2 and month_text.isascii() and month_text.isdigit()
+                and 1 <= int(month_text) <= 12):
             raise InvalidAnswer(N_("Select a month from the list."), part="month")
         if not year_text:
             raise InvalidAnswer(N_("Enter the year you were diagnosed."), part="year")
@@ -211,13 +218,14 @@ QUESTIONS: tuple[Question, ...] = (
         id=CONDITIONS,
         kind=Kind.SEVERAL_CHOICES,
         text=N_("Which of these has a doctor told you that you have?"),
-        hint=N_("Select all that apply. If you are answering for someone else, answer for them."),
+        hint=N_("Select all that apply."),
         short_label=N_("Conditions"),
         options=(
             Option(TYPE1, N_("Type 1 diabetes")),
             Option(TYPE2, N_("Type 2 diabetes")),
             Option(CHRONIC_PANCREATITIS, N_("Chronic pancreatitis"),
-                   hint=N_("Long-lasting swelling of the pancreas, often with pain.")),
+                   hint=N_("Long-lasting inflammation that harms the pancreas over time. "
+                           "It often causes pain.")),
             Option(OTHER_DIABETES, N_("Another kind of diabetes")),
             Option(NONE_OF_THESE, N_("None of these"), exclusive=True),
             Option(NOT_SURE, N_("Not sure"), exclusive=True),
@@ -234,7 +242,8 @@ QUESTIONS: tuple[Question, ...] = (
         id="age",
         kind=Kind.WHOLE_NUMBER,
         text=N_("How old are you?"),
-        hint=N_("Your age in years, like 45."),
+        hint=N_("Your age in years, like 45. If you are answering for someone else, give their age."),
+        caregiver_hint=False,
         short_label=N_("Age"),
         minimum=0,
         maximum=120,
@@ -253,7 +262,7 @@ QUESTIONS: tuple[Question, ...] = (
         text=N_("When were you told you have type 1 diabetes?"),
         hint=N_("The month and year are enough. If you do not know, select “I am not sure”."),
         short_label=N_("When type 1 diabetes was diagnosed"),
-        show_if=ShowIf(CONDITIONS, (TYPE1,)),
+        show_if=ShowIf(CONDITIONS, (TYPE1, NOT_SURE)),
         required_message=N_("Enter the month and year you were diagnosed, or select “I am not sure”."),
         serves=("NCT04061746: diagnosed in the last 3 to 6 months (new-onset)",),
     ),
@@ -262,10 +271,11 @@ QUESTIONS: tuple[Question, ...] = (
         kind=Kind.YES_NO_NOT_SURE,
         text=N_("Does your body still make some of its own insulin?"),
         hint=N_("A doctor can check this with a blood test called C-peptide. "
-                "If no one has told you, select “Not sure”."),
+                "Taking insulin does not mean your body makes none. Many people who were "
+                "diagnosed recently still make some. If no one has told you, select “Not sure”."),
         short_label=N_("Still makes some insulin"),
         options=YES_NO_NOT_SURE_OPTIONS,
-        show_if=ShowIf(CONDITIONS, (TYPE1,)),
+        show_if=ShowIf(CONDITIONS, (TYPE1, NOT_SURE)),
         required_message=N_("Select yes, no or not sure."),
         serves=("NCT04061746: some insulin production left (blood test)",),
     ),
@@ -281,7 +291,7 @@ QUESTIONS: tuple[Question, ...] = (
             Option("no_pain", N_("I do not have this pain")),
             Option(NOT_SURE, N_("Not sure")),
         ),
-        show_if=ShowIf(CONDITIONS, (CHRONIC_PANCREATITIS,)),
+        show_if=ShowIf(CONDITIONS, (CHRONIC_PANCREATITIS, NOT_SURE)),
         required_message=N_("Select how long you have had this pain, or select “Not sure”."),
         serves=("NCT05925036: painful chronic pancreatitis for more than 6 months",),
     ),
@@ -290,7 +300,8 @@ QUESTIONS: tuple[Question, ...] = (
         kind=Kind.ONE_CHOICE,
         text=N_("Has the dose of your opioid pain medicine stayed the same for the last month?"),
         hint=N_("Opioids are strong pain medicines, such as morphine or oxycodone. "
-                "Select “No” if the amount you take changed in the last month."),
+                "Select “No” if the amount you take changed in the last month. "
+                "Do not change your medicine to fit a study. Talk with your doctor first."),
         short_label=N_("Same opioid dose for a month"),
         options=(
             Option("yes", N_("Yes")),
@@ -298,7 +309,7 @@ QUESTIONS: tuple[Question, ...] = (
             Option("no_opioids", N_("I do not take opioid pain medicine")),
             Option(NOT_SURE, N_("Not sure")),
         ),
-        show_if=ShowIf(CONDITIONS, (CHRONIC_PANCREATITIS,)),
+        show_if=ShowIf(CONDITIONS, (CHRONIC_PANCREATITIS, NOT_SURE)),
         required_message=N_("Select an answer, or select “Not sure”."),
         serves=(
             "NCT06205342: opioid pain-medicine dose stable for 30 days",
@@ -309,10 +320,11 @@ QUESTIONS: tuple[Question, ...] = (
         id="cp_procedure_planned",
         kind=Kind.YES_NO_NOT_SURE,
         text=N_("Is a procedure or surgery on your pancreas planned in the next 6 months?"),
-        hint=N_("This could be an operation or a scope (endoscopy)."),
+        hint=N_("This could be an operation or a scope (endoscopy). Do not put off a "
+                "procedure you need to fit a study. Talk with your doctor first."),
         short_label=N_("Pancreas procedure planned"),
         options=YES_NO_NOT_SURE_OPTIONS,
-        show_if=ShowIf(CONDITIONS, (CHRONIC_PANCREATITIS,)),
+        show_if=ShowIf(CONDITIONS, (CHRONIC_PANCREATITIS, NOT_SURE)),
         required_message=N_("Select yes, no or not sure."),
         serves=("NCT06205342: no pancreas procedure planned in the next 6 months",),
     ),
@@ -323,7 +335,7 @@ QUESTIONS: tuple[Question, ...] = (
         hint=N_("One study is run by the U.S. Department of Veterans Affairs (VA)."),
         short_label=N_("U.S. military veteran"),
         options=YES_NO_NOT_SURE_OPTIONS,
-        show_if=ShowIf(CONDITIONS, (CHRONIC_PANCREATITIS,)),
+        show_if=ShowIf(CONDITIONS, (CHRONIC_PANCREATITIS, NOT_SURE)),
         required_message=N_("Select yes, no or not sure."),
         serves=("NCT05925036: VA study (the study team checks who can join)",),
     ),

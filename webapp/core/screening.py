@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from .dates import YearMonth, whole_months_between
-from .engine import Assessment, Assessor, Criterion, Verdict
+from .engine import Assessment, Assessor, Criterion, Outcome, Verdict
 from .facts import derive_facts
 from .questions import NOT_SURE, Answers, chosen_conditions
 
@@ -21,6 +21,7 @@ from .questions import NOT_SURE, Answers, chosen_conditions
 RECRUITING_STATUSES = frozenset({"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION"})
 
 ANY_CONDITION = "any"
+AGE_FACT = "age_years"
 ADULT_AGE = 18
 STALE_AFTER_MONTHS = 6
 
@@ -57,8 +58,13 @@ class Screening:
     not_recruiting: list[TrialOutcome] = field(default_factory=list)
     # Trials about none of the chosen conditions: counted, not assessed unless asked for.
     unrelated_count: int = 0
-    under_18: bool = False
+    # For a person under 18: how the listed studies' age criteria treat their age.
+    young_person: AgeLimits | None = None
     asks_about_travel_help: bool = False
+
+    @property
+    def under_18(self) -> bool:
+        return self.young_person is not None
 
     @property
     def listed(self) -> list[TrialOutcome]:
@@ -68,6 +74,30 @@ class Screening:
     def nothing_fits(self) -> bool:
         """No related trial is open and possibly a fit."""
         return not (self.by_verdict[Verdict.FIT] or self.by_verdict[Verdict.CHECK])
+
+
+@dataclass(frozen=True, slots=True)
+class AgeLimits:
+    """How many listed studies' age criteria rule a person's age out, leave it to the study
+    team (no age limit found, or one the sources dispute), or take it."""
+
+    ruled_out: int
+    unknown: int
+    taking: int
+
+    @property
+    def all_ruled_out(self) -> bool:
+        return self.ruled_out > 0 and not (self.unknown or self.taking)
+
+
+def age_limits(outcomes: Sequence[TrialOutcome]) -> AgeLimits:
+    counts = {Outcome.NOT_MET: 0, Outcome.UNKNOWN: 0, Outcome.MET: 0}
+    for outcome in outcomes:
+        found = [r.outcome for r in outcome.assessment.results if r.criterion.fact == AGE_FACT]
+        decided = (Outcome.NOT_MET if Outcome.NOT_MET in found else
+                   Outcome.MET if found and all(o is Outcome.MET for o in found) else Outcome.UNKNOWN)
+        counts[decided] += 1
+    return AgeLimits(counts[Outcome.NOT_MET], counts[Outcome.UNKNOWN], counts[Outcome.MET])
 
 
 def relates_to(item_conditions: Sequence[str], answers: Answers) -> bool:
@@ -127,7 +157,8 @@ def screen(
         else:
             screening.not_recruiting.append(outcome)
     age = answers.get("age")
-    screening.under_18 = isinstance(age, int) and age < ADULT_AGE
+    if isinstance(age, int) and age < ADULT_AGE:
+        screening.young_person = age_limits(screening.listed)
     screening.asks_about_travel_help = answers.get("travel_charleston") in ("no", NOT_SURE)
     return screening
 
@@ -145,3 +176,31 @@ def status_is_stale(verified: str | None, today: date) -> bool:
         return months > STALE_AFTER_MONTHS
     day = rest[0] if rest else 1
     return today.day > day
+
+
+def months_elapsed(when: str, today: date) -> int:
+    """Whole months from a 'YYYY-MM' or 'YYYY-MM-DD' date to today (a month-only date counts
+    from its first day), never below 0."""
+    year, month, *rest = (int(part) for part in when.split("-"))
+    months = whole_months_between(YearMonth(year, month), YearMonth.of(today))
+    if rest and today.day < rest[0]:
+        months -= 1
+    return max(0, months)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusDate:
+    """The registry date that tells how current a trial's status is, and how old it is."""
+
+    kind: str  # "verified" (statusVerifiedDate), "updated" (last update posted) or "unknown"
+    date: str | None
+    months: int | None
+    stale: bool
+
+
+def status_date(verified: str | None, updated: str | None, today: date) -> StatusDate:
+    """The registry's status-verified date when it has one, else the record's last update."""
+    for kind, when in (("verified", verified), ("updated", updated)):
+        if when:
+            return StatusDate(kind, when, months_elapsed(when, today), status_is_stale(when, today))
+    return StatusDate("unknown", None, None, True)

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from datetime import date
 from typing import Any
 
 from babel.dates import format_date as babel_format_date
-from babel.dates import format_skeleton, get_month_names
+from babel.dates import format_skeleton, get_date_format, get_month_names
 from babel.lists import format_list
-from flask_babel import format_number, get_locale, gettext, lazy_gettext as _l
+from flask_babel import format_number, get_locale, gettext, lazy_gettext as _l, ngettext
 
+from ..bidi import isolate_latin
 from ..core.dates import YearMonth
 from ..core.engine import CriterionResult, Outcome, Unknown, Verdict
 from ..core.screening import Screening, TrialOutcome
-from ..core.questions import NOT_SURE, Kind, Question
+from ..core.facts import FACT_SPECS
+from ..core.questions import NOT_SURE, QUESTIONS_BY_ID, Kind, Question
+from ..languages import RIGHT_TO_LEFT
 
 VERDICT_HEADINGS = {
     Verdict.FIT: _l("May be a fit"),
@@ -89,21 +93,26 @@ def localised_groups(groups: list[ResultGroup], localise) -> list[ResultGroup]: 
 
 VERDICT_SHORT = {
     Verdict.FIT: _l("May be a fit"),
-    Verdict.CHECK: _l("Might be a fit"),
+    # Says the study team still has to check, so it never reads like "may be a fit".
+    Verdict.CHECK: _l("Needs checking: might be a fit"),
     Verdict.UNLIKELY: _l("Probably not a fit"),
 }
+# What an outcome means, said after the person's own answer ("You answered: No.").
 OUTCOME_LABELS = {
-    Outcome.MET: _l("This matches your answers."),
-    Outcome.NOT_MET: _l("This does not match your answers."),
+    Outcome.MET: _l("This matches what the study asks for."),
+    Outcome.NOT_MET: _l("This does not match what the study asks for."),
 }
 UNKNOWN_REASONS = {
     Unknown.NOT_SURE: _l("You said you are not sure. The study team will check."),
     Unknown.NOT_ASKED: _l("We did not ask about this. The study team will check."),
     Unknown.STUDY_TEAM_CHECKS: _l("Only the study team can check this."),
-    Unknown.LAB_TEST: _l("Only a blood test can show this. The study team will check."),
+    Unknown.ANSWER_CHECKED: _l("The study team will check whether this study can include you."),
+    Unknown.LAB_TEST: _l("A blood test will confirm this. The study team will check."),
     Unknown.DISPUTED_LIMIT: _l("Sources give different limits here. The study team will check."),
-    Unknown.EDGE_MONTH: _l("Your answer is right at the limit. The study team will check."),
+    Unknown.AT_LIMIT: _l("Your answer is right at the limit. The study team will check."),
 }
+# Reasons that stand without quoting the answer: the person gave none that applies.
+WITHOUT_ANSWER = frozenset({Unknown.NOT_SURE, Unknown.NOT_ASKED, Unknown.STUDY_TEAM_CHECKS})
 # ClinicalTrials.gov overall statuses, in plain words.
 STATUS_LABELS = {
     "RECRUITING": _l("Looking for people to join now"),
@@ -141,14 +150,39 @@ def status_label(status: str) -> str:
     return str(STATUS_LABELS.get(status, STATUS_LABELS["UNKNOWN"]))
 
 
-def reason_sentences(result: CriterionResult) -> list[str]:
-    """What a criterion's outcome means for this person, as one or two plain sentences."""
+def reason_sentences(result: CriterionResult, answered: Callable[[str | None], str | None]) -> list[str]:
+    """What a criterion's outcome means for this person, starting from what they answered.
+
+    `answered(fact)` gives the person's answer behind a fact in words, or None.
+    """
+    sentences = []
+    because = result.unknown_because
+    if result.outcome is not Outcome.UNKNOWN or because not in WITHOUT_ANSWER:
+        answer = answered(result.criterion.fact)
+        if answer:
+            sentences.append(gettext("You answered: %(answer)s.", answer=answer))
     if result.outcome is Outcome.UNKNOWN:
-        return [str(UNKNOWN_REASONS[result.unknown_because or Unknown.STUDY_TEAM_CHECKS])]
-    sentences = [str(OUTCOME_LABELS[result.outcome])]
+        sentences.append(str(UNKNOWN_REASONS[because or Unknown.STUDY_TEAM_CHECKS]))
+        return sentences
+    sentences.append(str(OUTCOME_LABELS[result.outcome]))
     if result.outcome is Outcome.NOT_MET and result.criterion.if_not_met:
         sentences.append(result.criterion.if_not_met)
     return sentences
+
+
+def answer_lookup(answers: Mapping[str, Any]) -> Callable[[str | None], str | None]:
+    """For the results page: the person's answer behind each fact, in words."""
+    cache: dict[str | None, str | None] = {}
+
+    def answered(fact: str | None) -> str | None:
+        if fact not in cache:
+            spec = FACT_SPECS.get(fact) if fact else None
+            question = QUESTIONS_BY_ID.get(spec.question) if spec else None
+            value = answers.get(question.id) if question else None
+            cache[fact] = answer_text(question, value) if question and value is not None else None
+        return cache[fact]
+
+    return answered
 
 
 def month_year(value: YearMonth) -> str:
@@ -171,6 +205,11 @@ def _registry_date(text: str, locale: str) -> str:
     return babel_format_date(date(*parts), format="long", locale=locale)
 
 
+def year_comes_first() -> bool:
+    """Whether the reader's language writes a date year first (Chinese: 2024年3月)."""
+    return get_date_format("short", locale=get_locale()).pattern.lstrip().startswith("y")
+
+
 def month_names() -> list[tuple[str, str]]:
     names = get_month_names("wide", context="format", locale=get_locale())
     return [(str(m), names[m]) for m in range(1, 13)]
@@ -186,3 +225,36 @@ def answer_text(question: Question, value: Any) -> str:
     values = value if isinstance(value, list) else [value]
     labels = [gettext(o.label) for o in question.options if o.value in values]
     return format_list(labels, locale=get_locale())
+
+
+def time_ago(months: int) -> str:
+    """'2 years and 9 months ago', 'this month', in the reader's language."""
+    if months <= 0:
+        return gettext("this month")
+    years, rest = divmod(months, 12)
+    parts = []
+    if years:
+        parts.append(ngettext("%(num)d year", "%(num)d years", years))
+    if rest:
+        parts.append(ngettext("%(num)d month", "%(num)d months", rest))
+    return gettext("%(time)s ago", time=format_list(parts, locale=get_locale()))
+
+
+def source_label(source: Mapping[str, Any], lang: str) -> tuple[str, str]:
+    """A source's label in the reader's language when the catalog has one, with its language."""
+    translated = (source.get("labels") or {}).get(lang)
+    if translated:
+        return (isolate_latin(translated) if lang in RIGHT_TO_LEFT else translated), lang
+    return source.get("label") or "", "en"
+
+
+def travel_note(answers: Mapping[str, Any]) -> str | None:
+    """The note about help with travel, in the person's own terms; never a reason to rule out."""
+    answer = answers.get("travel_charleston")
+    if answer == "no":
+        return gettext("You said you could not travel for study visits. "
+                       "Ask the study team if they can help with travel.")
+    if answer == NOT_SURE:
+        return gettext("You said you are not sure you could travel for study visits. "
+                       "Ask the study team if they can help with travel.")
+    return None

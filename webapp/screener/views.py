@@ -12,7 +12,7 @@ from flask_wtf.csrf import generate_csrf
 
 from ..catalog import service as catalog
 from ..core import questions as q
-from ..core.screening import screen, status_is_stale
+from ..core.screening import screen, status_date
 from . import pagecache, presenters
 from ..sharing import service as sharing
 from .answers import clear_answers, current_answers, current_link_code, first_time, save_answers
@@ -22,6 +22,8 @@ bp = Blueprint("screener", __name__, url_prefix="/<lang_code>")
 
 
 SESSION_REFRESH_MINUTES = 5
+# "Read next" on the results page: the pages that fit the person best, with a link to the rest.
+READ_NEXT_PAGES = 6
 
 
 def today() -> date:
@@ -106,6 +108,7 @@ def question(question_id: str):  # type: ignore[no-untyped-def]
         return render_template(
             "screener/question.html", question=current, form=form, back_url=back_url,
             progress=progress, month_names=presenters.month_names(), changing=changing,
+            year_first=presenters.year_comes_first(),
             csrf_value=csrf_value)
 
     if not form.is_submitted():
@@ -165,18 +168,22 @@ def _screening_page(template: str, count: bool = False, group: str | None = None
         groups, extra = [paged.group], {"page_of": (paged.number, paged.count), "group_key": group}
     # Only the trials on this page are read in the reader's language.
     groups = presenters.localised_groups(groups, lambda outcomes: catalog.localise_outcomes(outcomes, g.lang_code))
+    pages = catalog.pages_for_answers(answers, g.lang_code)
     return render_template(
         template,
         screening=screening,
         groups=groups,
         per_group=current_app.config["RESULTS_PER_GROUP"],
         **extra,
-        pages=catalog.pages_for_answers(answers, g.lang_code),
+        pages=pages[:READ_NEXT_PAGES],
+        more_pages=len(pages) > READ_NEXT_PAGES,
         search_links=presenters.registry_searches(list(q.chosen_conditions(answers))),
         show_all=show_all,
         rows=rows,
         present=presenters,
-        is_stale=lambda verified: status_is_stale(verified, today()),
+        status_of=lambda card: status_date(card.status_verified, card.registry_updated, today()),
+        answered=presenters.answer_lookup(answers),
+        travel_note=presenters.travel_note(answers),
         narrowed=scope is not None,
         printed_on=presenters.registry_date(today().isoformat()),
     )
@@ -214,4 +221,4 @@ def learn_page(slug: str):  # type: ignore[no-untyped-def]
     page = catalog.education_page(slug, g.lang_code)
     if page is None:
         abort(404)
-    return render_template("screener/learn_page.html", page=page)
+    return render_template("screener/learn_page.html", page=page, present=presenters)
