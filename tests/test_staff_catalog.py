@@ -54,6 +54,8 @@ def test_edit_trial_fields(admin_client, app):
         trial = db.session.get(Trial, tid)
         assert trial.status == "COMPLETED" and trial.staff_edited and trial.version == 2
         assert trial.sources[0]["url"] == "https://clinicaltrials.gov/study/NCT05925036"
+        # The form edits English labels and addresses; the translated labels stay with them.
+        assert trial.sources[0]["labels"]["es"] == "Registro NCT05925036 en ClinicalTrials.gov (en inglés)"
         assert trial.conditions == ["chronic_pancreatitis"]
 
 

@@ -83,6 +83,14 @@ def _check_version(item: Trial | EducationPage, expected: str | int | None, load
     raise EditConflict(changes, item.version, current)
 
 
+def keep_source_translations(edited: list[dict[str, Any]], stored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The staff form edits a source's English label and address; its translated labels stay
+    with it while the English label is unchanged."""
+    labels = {source.get("label"): source.get("labels") for source in stored if source.get("labels")}
+    return [{**source, "labels": labels[source["label"]]} if source.get("label") in labels else source
+            for source in edited]
+
+
 def _touch(item: Trial | EducationPage) -> None:
     item.staff_edited = True
     if item.id is not None:
@@ -108,6 +116,7 @@ def save_trial(actor: StaffUser, trial: Trial | None, data: dict[str, Any],
         if clash:
             raise InvalidInput(f"Another study already has registry number {data['registry_id']}.")
     before = {} if creating else {k: getattr(trial, k) for k in TRIAL_EDIT_FIELDS}
+    data = {**data, "sources": keep_source_translations(data["sources"], trial.sources or [])}
     for key in TRIAL_EDIT_FIELDS:
         setattr(trial, key, data[key])
     _touch(trial)
@@ -263,6 +272,7 @@ def save_page(actor: StaffUser, page: EducationPage | None, data: dict[str, Any]
         last = db.session.scalar(select(func.max(EducationPage.position))) or 0
         page = EducationPage(position=last + 1, texts={})
         db.session.add(page)
+    data = {**data, "sources": keep_source_translations(data["sources"], page.sources or [])}
     for key in PAGE_EDIT_FIELDS:
         setattr(page, key, data[key])
     _touch(page)
