@@ -47,31 +47,32 @@ def interleaved(run: Callable[[int], Any], sizes: list[int], seconds: float,
 def evaluate(sizes: list[int], databases: dict[str, str], instance: str,
              quick: bool) -> list[dict[str, Any]]:
     from bench.run import person_answers
-    from bench.synth import make_app, synthetic_catalog, trial_specs_in_memory
-    from webapp.core.screening import CatalogIndex, screen
+    from bench.synth import index_in_memory, make_app, screen_answers, synthetic_catalog
 
     today = date.today()
     answers = person_answers(today)
     seconds, min_runs = (0.3, 3) if quick else (4.0, 5)
     rows: dict[int, dict[str, Any]] = {}
-    specs_by_size = {}
+    indexes = {}
     for size in sizes:
         document = synthetic_catalog(size, education_pages=[])
-        specs = trial_specs_in_memory(document)
+        bank, index = index_in_memory(document)  # the index the app builds once per catalog
         del document
-        screening = screen(specs, answers, today)
+        screening = screen_answers(bank, index, answers, today)
         rows[size] = {
-            "trials": size, "criteria": sum(len(s.criteria) for s in specs),
-            "listed": len(screening.listed), "unrelated": screening.unrelated_count,
-            "by_verdict": {v.value: len(o) for v, o in screening.by_verdict.items()},
-            "not_recruiting": len(screening.not_recruiting),
+            "trials": size, "criteria": sum(len(t.criteria) for t in index.trials),
+            "listed": screening.listed_count, "unrelated": screening.unrelated_count,
+            "by_verdict": {v.value: (bits & ~screening.groups["closed"]).bit_count()
+                           for v, bits in screening.verdicts.items()},
+            "not_recruiting": screening.count("closed"),
         }
-        specs_by_size[size] = CatalogIndex(specs)  # the index the app builds once per catalog
+        indexes[size] = (bank, index)
         del screening
     gc.collect()
 
     def run(size: int) -> None:
-        screen(specs_by_size[size], answers, today)
+        bank, index = indexes[size]
+        screen_answers(bank, index, answers, today)
 
     # Sizes take turns, so a burst of other work on the machine hits them alike.
     with_gc = interleaved(run, sizes, seconds, min_runs)
@@ -85,12 +86,12 @@ def evaluate(sizes: list[int], databases: dict[str, str], instance: str,
             screen_ms=statistics.median(with_gc[size]) * 1000, screen_min_ms=min(with_gc[size]) * 1000,
             runs=len(with_gc[size]), screen_no_gc_ms=statistics.median(without_gc[size]) * 1000,
             screen_no_gc_min_ms=min(without_gc[size]) * 1000)
-    del specs_by_size
+    del indexes
     gc.collect()
     for size in sizes:
         row = rows[size]
         if str(size) in databases:
-            from webapp.catalog.service import catalog_index
+            from webapp.catalog.snapshot import catalog_index
             from webapp.extensions import db
 
             # First call in a fresh app (builds whatever the service caches), then later calls.

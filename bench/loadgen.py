@@ -182,13 +182,25 @@ class Client:
         return match.group(1).decode()
 
     def answer_questionnaire(self, lang: str, answers: list[list[Any]]) -> str:
-        """Answer every question with real POSTs; return the CSRF token of the session."""
-        token = self.csrf_token(f"/{lang}/questions/{answers[0][0]}")
-        for question_id, fields in answers:
-            form = [("csrf_token", token)] + [(k, v) for k, v in fields]
-            status, _, body = self.request("POST", f"/{lang}/questions/{question_id}", form)
+        """Walk the questionnaire as a person would, with real POSTs, answering each question
+        the screener asks from `answers` ([question id, fields] pairs; only what matters for the
+        catalog is asked); return the CSRF token of the session."""
+        given = {question_id: fields for question_id, fields in answers}
+        path = f"/{lang}/questions/{answers[0][0]}"
+        token = self.csrf_token(path)
+        self.asked: list[str] = []
+        for _ in range(len(given) + 1):
+            question_id = path.rsplit("/questions/", 1)[1].split("?")[0]
+            self.asked.append(question_id)
+            if question_id not in given:
+                raise HTTPError(f"the screener asked {question_id}, which the benchmark person has no answer for")
+            form = [("csrf_token", token)] + [(k, v) for k, v in given[question_id]]
+            status, headers, body = self.request("POST", path, form)
             if status != 302:
                 raise HTTPError(f"answering {question_id} gave {status}: {body[:300]!r}")
+            path = urlsplit(headers["location"][0]).path
+            if "/questions/" not in path:
+                break
         # The check page answers 200 only to a complete set of answers (and is cheap).
         first, status, _ = self.fetch("GET", f"/{lang}/check", follow=False)
         if first != 200:

@@ -19,17 +19,21 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import random
 import time
 from collections.abc import Sequence
 from typing import Any
 
+from webapp.catalog.bank import answers_by_fact, bank_from, bundled_document
 from webapp.catalog.schema import FORMAT, FORMAT_VERSION, validate_catalog
-from webapp.core.engine import Criterion, Operator
-from webapp.core.screening import TrialSpec
+from webapp.catalog.snapshot import criterion_for
+from webapp.core.engine import Criterion
+from webapp.core.questions import Bank
+from webapp.core.screening import CatalogIndex, TrialSpec, screen
 
 SEED = 20261121
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 # (conditions, weight in %). Persons with type 1 and chronic pancreatitis relate to the
 # rows that mention either, or "any".
@@ -138,6 +142,29 @@ def _criterion(fact: str | None, operator: str, value: dict[str, Any], descripti
     return {"fact": fact, "operator": operator, "source": source, "texts": texts, "value": value}
 
 
+# How often the registry's free text asks for each standard fact, from the team's hand labels of
+# 80 real diabetes records (registry-samples/labels-dev.json and two held-out sets), and how
+# often the registry limits sex (23 of the 234 sample records).
+FACT_SHARES = {"hba1c": 0.38, "bmi": 0.30, "pregnancy": 0.62, "english": 0.28, "insulin_use": 0.36,
+               "time_since_diagnosis": 0.25, "sex": 0.10}
+HBA1C_MIX: Sequence[tuple[dict[str, Any], int]] = (
+    ({"min": 7.0, "max": 10.5, "unit": "%"}, 18), ({"min": 7.5, "max": 11.0, "unit": "%"}, 10),
+    ({"max": 10.0, "unit": "%"}, 16), ({"max": 9.0, "unit": "%"}, 8), ({"min": 6.5, "unit": "%"}, 10),
+    ({"min": 5.7, "max": 6.4, "unit": "%"}, 8), ({"max": 12.0, "unit": "%"}, 8),
+    ({"min": 53, "max": 86, "unit": "mmol/mol"}, 6), ({"max": 10.0, "max_inclusive": False, "unit": "%"}, 8),
+    ({"min": 8.0, "unit": "%"}, 8),
+)
+BMI_MIX: Sequence[tuple[dict[str, Any], int]] = (
+    ({"max": 40}, 24), ({"min": 25, "max": 40}, 16), ({"min": 18.5, "max": 35}, 10), ({"max": 45}, 10),
+    ({"min": 30}, 10), ({"min": 27}, 8), ({"max": 35}, 10), ({"min": 25.0, "max": 39.9}, 12),
+)
+DURATION_MIX: Sequence[tuple[dict[str, Any], int]] = (
+    ({"min": 1, "unit": "years"}, 22), ({"min": 6, "unit": "months"}, 14), ({"max": 100, "unit": "days"}, 10),
+    ({"max": 12, "unit": "months"}, 10), ({"min": 2, "unit": "years"}, 10), ({"max": 5, "unit": "years"}, 8),
+    ({"min": 3, "unit": "months"}, 10), ({"max": 6, "unit": "months"}, 8), ({"min": 10, "unit": "years"}, 8),
+)
+
+
 def _criteria(rng: random.Random, conditions: tuple[str, ...], sponsor: str,
               languages: Sequence[str]) -> list[dict[str, Any]]:
     c = lambda *args: _criterion(*args, rng=rng, languages=languages)  # noqa: E731
@@ -158,29 +185,49 @@ def _criteria(rng: random.Random, conditions: tuple[str, ...], sponsor: str,
     else:
         items.append(c(None, "study_team_checks", {}, "Age limits: not found in our sources",
                        None, "No age limits in the registry record"))
-    if "type1" in conditions:
-        kind = rng.random()
-        if kind < 0.35:  # new-onset trials
-            window = rng.choice(({"max": 3, "check_max": 6}, {"max": 6}, {"max": 12},
-                                 {"max": 3}, {"min": 1, "max": 24}))
-            items.append(c("months_since_type1_diagnosis", "between", window,
-                           f"You were told you have type 1 diabetes less than {window['max']} months ago",
-                           "This study is only for people who found out recently.",
-                           "Registry: time since diagnosis"))
-            items.append(c("type1_own_insulin", "one_of", {"met": ["yes"]},
-                           "Your body still makes some of its own insulin (a blood test shows this)",
-                           "This study is for people whose body still makes some insulin.",
-                           "Registry: residual C-peptide"))
-        elif kind < 0.6:  # established disease
-            items.append(c("months_since_type1_diagnosis", "between",
-                           {"min": rng.choice((12, 24, 60))},
-                           "You have had type 1 diabetes for at least a year",
-                           "This study is for people who have had type 1 diabetes for longer.",
-                           "Registry: disease duration"))
+    if rng.random() < FACT_SHARES["sex"]:
+        sex = "female" if rng.random() < 0.9 else "male"
+        items.append(c("sex", "one_of", {"met": [sex]}, f"You were assigned {sex} at birth",
+                       f"This study is only for people assigned {sex} at birth.", "Registry: sex"))
+    if "type1" in conditions and rng.random() < 0.35:  # new-onset trials
+        window = rng.choice(({"max": 3, "check_max": 6, "unit": "months"}, {"max": 6, "unit": "months"},
+                             {"max": 100, "unit": "days"}, {"max": 3, "unit": "months"}, {"min": 1, "max": 24, "unit": "months"}))
+        items.append(c("time_since_diagnosis:type1", "between", window,
+                       "You were told you have type 1 diabetes recently",
+                       "This study is only for people who found out recently.",
+                       "Registry: time since diagnosis"))
+        items.append(c("type1_own_insulin", "one_of", {"met": ["yes"]},
+                       "Your body still makes some of its own insulin (a blood test shows this)",
+                       "This study is for people whose body still makes some insulin.",
+                       "Registry: residual C-peptide"))
+    elif rng.random() < FACT_SHARES["time_since_diagnosis"]:
+        condition = rng.choice([x for x in conditions if x != "any"] or ["type2"])
+        items.append(c(f"time_since_diagnosis:{condition}", "between", dict(_weighted(rng, DURATION_MIX)),
+                       f"You were told you have {CONDITION_WORDS[condition]} within the study's window",
+                       "This study is for people diagnosed within a certain time.", "Registry: disease duration"))
+    if rng.random() < FACT_SHARES["hba1c"]:
+        items.append(c("hba1c", "between", dict(_weighted(rng, HBA1C_MIX)), "Your A1C is in the study's range",
+                       "This study is for people whose A1C is in its range.", "Registry: HbA1c"))
+    if rng.random() < FACT_SHARES["bmi"]:
+        items.append(c("bmi", "between", dict(_weighted(rng, BMI_MIX)), "Your BMI is in the study's range",
+                       "This study is for people whose BMI is in its range.", "Registry: BMI"))
+    if rng.random() < FACT_SHARES["pregnancy"]:
+        items.append(c("pregnancy", "one_of", {"met": ["no"]},
+                       "You are not pregnant, breastfeeding, or planning a pregnancy",
+                       "This study does not take people who are pregnant.", "Registry: pregnancy"))
+    if rng.random() < FACT_SHARES["english"]:
+        items.append(c("english", "one_of", {"met": ["yes"]}, "You can take part in a study held in English",
+                       "This study is held in English.", "Registry: English"))
+    if rng.random() < FACT_SHARES["insulin_use"]:
+        met = rng.choice((["yes"], ["no"]))
+        items.append(c("insulin_use", "one_of", {"met": met},
+                       "You take insulin now" if met == ["yes"] else "You do not take insulin now",
+                       "This study is for people who take insulin." if met == ["yes"]
+                       else "This study is for people who do not take insulin.", "Registry: insulin"))
     if "chronic_pancreatitis" in conditions:
         if rng.random() < 0.7:
             items.append(c("cp_pain_duration", "one_of",
-                           {"met": ["over_6_months"], "check": ["about_6_months"]},
+                           {"met": ["over_6_months"], "edge": ["about_6_months"]},
                            "You have had pain from chronic pancreatitis for more than 6 months",
                            "This study is for people who have had this pain for more than 6 months.",
                            "Registry: painful chronic pancreatitis > 6 months"))
@@ -251,15 +298,17 @@ def _trial(rng: random.Random, index: int) -> dict[str, Any]:
 
 def synthetic_catalog(count: int, seed: int = SEED,
                       education_pages: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """A valid catalog document with `count` synthetic trials (deterministic for a seed)."""
+    """A valid catalog document with `count` synthetic trials (deterministic for a seed), with
+    the bundled question bank."""
     rng = random.Random(seed)
+    bundled = bundled_document()
     if education_pages is None:
-        from webapp.catalog.service import read_bundled_catalog
-        education_pages = read_bundled_catalog()["education_pages"]
+        education_pages = bundled["education_pages"]
     document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "catalog_version": f"bench-{count}-{seed}-v{GENERATOR_VERSION}",
+        "conditions": bundled["conditions"], "facts": bundled["facts"], "questions": bundled["questions"],
         "trials": [_trial(rng, i) for i in range(count)],
         "education_pages": education_pages,
     }
@@ -267,19 +316,27 @@ def synthetic_catalog(count: int, seed: int = SEED,
     return document
 
 
-def trial_specs_in_memory(document: dict[str, Any]) -> list[TrialSpec]:
-    """TrialSpecs built straight from a document, the way the service builds them from rows."""
+def index_in_memory(document: dict[str, Any]) -> tuple[Bank, CatalogIndex]:
+    """The bank and the catalog index built straight from a document, the way the snapshot
+    builds them from rows (identical rules shared)."""
+    bank = bank_from(document)
+    shared: dict[Any, Criterion] = {}
     specs = []
     for item in document["trials"]:
-        criteria = tuple(
-            Criterion(fact=c.get("fact"), operator=Operator(c["operator"]),
-                      value=c.get("value") or {}, description=c["texts"]["en"]["description"],
-                      if_not_met=c["texts"]["en"].get("if_not_met"))
-            for c in item["criteria"]
-        )
-        specs.append(TrialSpec(item["registry_id"], item["status"], tuple(item["conditions"]),
-                               criteria))
-    return specs
+        criteria = []
+        for c in item["criteria"]:
+            key = json.dumps([c.get("fact"), c["operator"], c.get("value") or {}], sort_keys=True)
+            if key not in shared:
+                shared[key] = criterion_for(c.get("fact"), c["operator"], c.get("value") or {}, bank.facts)
+            criteria.append(shared[key])
+        specs.append(TrialSpec(item["registry_id"], item["status"], tuple(item["conditions"]), tuple(criteria)))
+    return bank, CatalogIndex(specs, answers_by_fact(bank))
+
+
+def screen_answers(bank: Bank, index: CatalogIndex, answers: dict[str, Any], today: Any, lang: str = "en"):  # type: ignore[no-untyped-def]
+    """One person's screening from stored answers, as the results page makes it."""
+    facts, _ = bank.walk(answers, today, lang)
+    return screen(index, facts, bank.chosen_conditions(answers))
 
 
 # --- databases -------------------------------------------------------------------------------
@@ -331,6 +388,8 @@ def bulk_load(document: dict[str, Any]) -> None:
     from sqlalchemy import insert
 
     from webapp.catalog.models import CatalogInfo, Criterion as CriterionRow, EducationPage, Trial
+    from webapp.catalog.service import LoadReport, _load_bank, bump_revision
+    from webapp.core.eligibility_text import split_lines
     from webapp.extensions import db
 
     validate_catalog(document)
@@ -342,11 +401,19 @@ def bulk_load(document: dict[str, Any]) -> None:
         row = {k: v for k, v in item.items() if k in trial_columns and k != "criteria"}
         row.setdefault("contacts", [])
         row.update(id=position + 1, position=position)
+        # The same counts count_untriaged_lines keeps for the staff list and the results page.
+        triage = item.get("line_triage") or {}
+        with_criterion = {c.get("line") for c in item["criteria"] if c.get("line")}
+        keys = [line.key for line in split_lines(item.get("eligibility_text"))]
+        row["line_triage"] = triage
+        row["untriaged_lines"] = sum(1 for k in keys if k not in triage and k not in with_criterion)
+        row["team_lines"] = sum(1 for k in keys if triage.get(k) == "study_team" and k not in with_criterion)
         trial_rows.append(row)
         for index, entry in enumerate(item["criteria"]):
             criterion = {"trial_id": position + 1, "position": index, "fact": entry.get("fact"),
                          "operator": entry["operator"], "value": entry.get("value") or {},
-                         "texts": entry["texts"], "source": entry.get("source")}
+                         "texts": entry["texts"], "source": entry.get("source"),
+                         "line_key": entry.get("line")}
             criterion_rows.append({k: v for k, v in criterion.items() if k in criterion_columns})
     page_rows = []
     for position, item in enumerate(document["education_pages"]):
@@ -354,12 +421,14 @@ def bulk_load(document: dict[str, Any]) -> None:
         row["position"] = position
         page_rows.append(row)
     session = db.session
+    _load_bank(document, LoadReport(catalog_version=document["catalog_version"]), replace_edited=True)
     session.execute(insert(Trial.__table__), trial_rows)
     if criterion_rows:
         session.execute(insert(CriterionRow.__table__), criterion_rows)
     if page_rows:
         session.execute(insert(EducationPage.__table__), page_rows)
     session.merge(CatalogInfo(key="catalog_version", value=document["catalog_version"]))
+    bump_revision()
     session.commit()
 
 

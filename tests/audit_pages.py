@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from webapp.catalog.models import EducationPage
 from webapp.catalog.service import load_catalog, read_bundled_catalog
-from webapp.core.questions import QUESTIONS
+from webapp.catalog.bank import bundled_bank
 from webapp.extensions import db
 
 Prepare = Callable[[Any], None]  # takes a Flask test client and brings its session into a state
@@ -65,12 +65,21 @@ def month_ago(months: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
-# Answers as the session stores them, one set per kind of results page.
+QUESTIONS = bundled_bank().questions
+
+# Answers as the session stores them, one set per kind of results page: every question of the
+# bank answered. With the audit catalog (below) every one of them is asked.
 EVERY_QUESTION = {
-    "conditions": ["type1", "chronic_pancreatitis"], "age": 27, "type1_diagnosed": month_ago(2),
-    "type1_own_insulin": "not_sure", "cp_pain_duration": "over_6_months", "cp_dose_stable": "no",
-    "cp_procedure_planned": "no", "veteran": "no", "travel_charleston": "no",
+    "conditions": ["type1", "type2", "chronic_pancreatitis", "other_diabetes"], "age": 27, "sex": "female",
+    "type1_diagnosed": month_ago(2), "type2_diagnosed": month_ago(40),
+    "chronic_pancreatitis_diagnosed": month_ago(30), "other_diabetes_diagnosed": month_ago(20),
+    "type1_own_insulin": "not_sure", "insulin_use": "yes",
+    "hba1c": {"value": 7.2, "unit": "%"}, "height_weight": {"height": {"cm": 170}, "weight": {"kg": 80}},
+    "pregnancy": "no", "cp_pain_duration": "over_6_months", "cp_dose_stable": "yes",
+    "cp_procedure_planned": "no", "veteran": "yes", "english": "yes",
 }
+# Pages a language never shows: English pages take "can you take part in English" as yes.
+NEVER_ASKED = {("en", "english")}
 RESULTS_ANSWERS = {
     # With the audit catalog (below) the VA study is a fit; STEMCAP-1 needs the study team.
     "fit": {"conditions": ["chronic_pancreatitis"], "age": 45, "cp_pain_duration": "over_6_months",
@@ -84,7 +93,7 @@ RESULTS_ANSWERS = {
                  "travel_charleston": "yes"},
     "not-recruiting": {"conditions": ["type1"], "age": 25, "type1_diagnosed": month_ago(2),
                        "type1_own_insulin": "yes", "travel_charleston": "yes"},
-    "nothing-fits": {"conditions": ["type2"], "age": 50},
+    "nothing-fits": {"conditions": ["none"]},
     "under-18": {"conditions": ["type1"], "age": 15, "type1_diagnosed": "not_sure",
                  "type1_own_insulin": "not_sure", "travel_charleston": "yes"},
     "everything": EVERY_QUESTION,
@@ -129,6 +138,8 @@ def patient_pages(app: Flask) -> list[AuditPage]:
         for slug in slugs:
             page(f"learn-{slug}", f"/learn/{slug}", kind="education")
         for question in QUESTIONS:
+            if (lang, question.id) in NEVER_ASKED:
+                continue
             first_seen = with_answers(answers_before(question.id))
             page(f"question-{question.id}", f"/questions/{question.id}", prepare=first_seen,
                  kind="question")
@@ -173,8 +184,39 @@ def pages_to_audit(app: Flask) -> list[AuditPage]:
     return pages
 
 
+def _rule(fact: str, operator: str, value: dict[str, Any], words: str) -> dict[str, Any]:
+    return {"fact": fact, "operator": operator, "value": value, "source": "test record",
+            "texts": {lang: {"description": words} for lang in ("en", "es", "zh", "ar")}}
+
+
+# A test record, not a real trial: one study with a rule on every fact of the bank, so every
+# question is asked and every question page gets audited.
+EVERY_FACT_STUDY = {
+    "registry_id": "NCT09999903", "official_title": "Test record: a study with a rule on every fact",
+    "status": "RECRUITING", "conditions": ["type2", "other_diabetes"], "facts_checked": "2026-12-01",
+    "sources": [{"label": "Test record made for the quality gates (not a real trial)", "url": None}],
+    "texts": {lang: {"title": "Test record: a study with a rule on every fact", "summary": "Test record.",
+                     "reviewed": False} for lang in ("en", "es", "zh", "ar")},
+    "criteria": [
+        _rule("conditions", "one_of", {"met": ["type2", "other_diabetes"]}, "Type 2 or another diabetes"),
+        _rule("age_years", "between", {"min": 18}, "Adult"),
+        _rule("sex", "one_of", {"met": ["female"]}, "Female at birth"),
+        _rule("time_since_diagnosis:type2", "between", {"min": 1, "unit": "years"}, "Type 2 for a year"),
+        _rule("time_since_diagnosis:chronic_pancreatitis", "between", {"min": 6, "unit": "months"}, "CP 6 months"),
+        _rule("time_since_diagnosis:other_diabetes", "between", {"min": 6, "unit": "months"}, "6 months"),
+        _rule("insulin_use", "one_of", {"met": ["yes"]}, "Takes insulin"),
+        _rule("hba1c", "between", {"min": 7, "max": 10.5}, "A1C 7 to 10.5"),
+        _rule("bmi", "between", {"min": 25, "max": 40}, "BMI 25 to 40"),
+        _rule("pregnancy", "one_of", {"met": ["no"]}, "Not pregnant"),
+        _rule("english", "one_of", {"met": ["yes"]}, "English"),
+        _rule("veteran", "one_of", {"met": ["yes"]}, "Veteran"),
+    ],
+}
+
+
 def audit_catalog() -> dict[str, Any]:
-    """The bundled catalog, less the VA study's one study-team-only criterion.
+    """The bundled catalog, less the VA study's one study-team-only criterion, plus a test
+    study with a rule on every fact.
 
     Every bundled trial has a criterion only the study team can check, so none can be
     "may be a fit"; without that one criterion the VA study can, and that group gets audited.
@@ -182,6 +224,7 @@ def audit_catalog() -> dict[str, Any]:
     document = copy.deepcopy(read_bundled_catalog())
     trial = next(t for t in document["trials"] if t["registry_id"] == "NCT05925036")
     trial["criteria"] = [c for c in trial["criteria"] if c["operator"] != "study_team_checks"]
+    document["trials"].append(copy.deepcopy(EVERY_FACT_STUDY))
     return document
 
 

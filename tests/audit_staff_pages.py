@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from audit_pages import AuditPage
-from webapp.catalog.models import EducationPage, Trial
+from webapp.catalog.models import CatalogCondition, CatalogFact, CatalogQuestion, EducationPage, Trial
 from webapp.extensions import db
 from webapp.sharing.models import ShareLink
 from webapp.staff.models import StaffUser
@@ -44,8 +44,12 @@ def staff_pages(app: Flask) -> list[AuditPage]:
         criterion_id = trial.criteria[0].id
         page = db.session.scalar(select(EducationPage).order_by(EducationPage.position))
         link = db.session.scalar(select(ShareLink))
+        question = db.session.scalar(select(CatalogQuestion).where(CatalogQuestion.key == "cp_pain_duration"))
+        condition = db.session.scalar(select(CatalogCondition).order_by(CatalogCondition.position))
+        fact = db.session.scalar(select(CatalogFact).where(CatalogFact.key == "hba1c"))
         ids = {"user": user.id, "generation": user.password_generation, "trial": trial.id,
-               "criterion": criterion_id, "page": page.id, "link": link.id}
+               "criterion": criterion_id, "page": page.id, "link": link.id, "question": question.id,
+               "condition": condition.id, "fact": fact.id}
     admin = signed_in(ids["user"], ids["generation"])
     pages = [
         AuditPage("staff login", "/staff/login", "en"),
@@ -58,6 +62,19 @@ def staff_pages(app: Flask) -> list[AuditPage]:
         ("trial new", "/staff/trials/new", {}),
         ("criterion edit", f"/staff/trials/{ids['trial']}/criteria/{ids['criterion']}", {}),
         ("criterion new errors", f"/staff/trials/{ids['trial']}/criteria/new", {"submit_empty": True, "status": 400}),
+        ("criterion new choice fact", f"/staff/trials/{ids['trial']}/criteria/new?fact=cp_dose_stable", {}),
+        ("criterion new number fact", f"/staff/trials/{ids['trial']}/criteria/new?fact=hba1c", {}),
+        ("criterion new duration fact", f"/staff/trials/{ids['trial']}/criteria/new?fact=time_since_diagnosis:type2", {}),
+        ("question bank", "/staff/bank", {}),
+        ("question edit", f"/staff/bank/questions/{ids['question']}", {}),
+        ("question new", "/staff/bank/questions/new", {}),
+        ("question new errors", "/staff/bank/questions/new", {"submit_empty": True, "status": 400}),
+        ("question texts ar", f"/staff/bank/questions/{ids['question']}/texts/ar", {}),
+        ("condition edit", f"/staff/bank/conditions/{ids['condition']}", {}),
+        ("condition texts zh", f"/staff/bank/conditions/{ids['condition']}/texts/zh", {}),
+        ("fact edit", f"/staff/bank/facts/{ids['fact']}", {}),
+        ("fact texts ar", f"/staff/bank/facts/{ids['fact']}/texts/ar", {}),
+        ("preview", "/staff/preview", {}),
         ("trial texts en", f"/staff/trials/{ids['trial']}/texts/en", {}),
         ("trial texts ar", f"/staff/trials/{ids['trial']}/texts/ar", {}),
         ("import", "/staff/import", {}),

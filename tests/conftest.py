@@ -101,17 +101,37 @@ class Screener:
         assert match, "the question page has a CSRF token"
         return match.group(1)
 
+    def asked(self, question_id: str, change: bool = False) -> bool:
+        """Whether the screener would show this question now (it redirects when not)."""
+        query = "?change=1" if change else ""
+        return self.client.get(f"/{self.lang}/questions/{question_id}{query}").status_code == 200
+
     def answer(self, question_id: str, change: bool = False, **fields: Any):
         data = {"csrf_token": self.csrf_token(question_id), **fields}
         query = "?change=1" if change else ""
         return self.client.post(f"/{self.lang}/questions/{question_id}{query}", data=data)
 
     def answer_all(self, answers: dict[str, dict[str, Any]]):
+        """Answer each question in turn; each must be one the screener asks at that point."""
         response = None
         for question_id, fields in answers.items():
+            assert self.asked(question_id), f"{question_id} was not asked"
             response = self.answer(question_id, **fields)
             assert response.status_code == 302, (question_id, response.get_data(as_text=True)[:2000])
         return response
+
+    def questions_asked(self, answers: dict[str, dict[str, Any]]) -> list[str]:
+        """Walk the questionnaire answering from `answers` (question id -> form fields) until the
+        check page; the ids of the questions asked, in order."""
+        asked, url = [], f"/{self.lang}/questions/conditions"
+        while "/questions/" in url:
+            question_id = url.rsplit("/questions/", 1)[1].split("?")[0]
+            asked.append(question_id)
+            assert question_id in answers, f"asked {question_id}, which the test gives no answer for"
+            response = self.answer(question_id, **answers[question_id])
+            assert response.status_code == 302, (question_id, response.get_data(as_text=True)[:1500])
+            url = response.location
+        return asked
 
     def results_html(self, query: str = "") -> str:
         response = self.client.get(f"/{self.lang}/results{query}")
@@ -227,4 +247,5 @@ if staff_pages not in PAGE_LISTS:
     PAGE_LISTS.append(staff_pages)
     NEXT_FLOWS.append(staff_sign_in_with_next)
     URL_ARGUMENTS.update({"trial_id": "1", "criterion_id": "1", "page_id": "1", "link_id": "1",
-                          "user_id": "1", "lang": "es", "code": "nosuchcode"})
+                          "user_id": "1", "lang": "es", "code": "nosuchcode", "row_id": "1",
+                          "key": "0123456789abcdef0123"})

@@ -96,7 +96,7 @@ def show(app, base_url: str, tab, page: AuditPage) -> None:  # type: ignore[no-u
     response = tab.goto(base_url + page.path)
     if page.submit_empty:
         with tab.expect_navigation():
-            tab.locator("main form button[type=submit]").click()
+            tab.locator("main form button[type=submit]").last.click()
         assert tab.url == base_url + page.path
     else:
         assert response.status == page.status, (page.name, response.status)
@@ -262,8 +262,7 @@ def test_whole_questionnaire_with_the_keyboard_only(audit, browser):
                                        ("cp_pain_duration", 2, "over_6_months"),
                                        ("cp_dose_stable", 0, "yes"),
                                        ("cp_procedure_planned", 1, "no"),
-                                       ("veteran", 2, "not_sure"),
-                                       ("travel_charleston", 1, "no")]:
+                                       ("veteran", 1, "no")]:
         assert path_of(tab).endswith(f"/questions/{question_id}"), tab.url
         tab_to(tab, "input[name=answer]")
         if arrows == 0:
@@ -275,7 +274,7 @@ def test_whole_questionnaire_with_the_keyboard_only(audit, browser):
         press_and_wait(tab, "Enter")
 
     assert path_of(tab).endswith("/en/check")
-    assert tab.locator(".summary-row").count() == 9
+    assert tab.locator(".summary-row").count() == 8
     tab_to(tab, "main a.button")
     press_and_wait(tab, "Enter")
     assert path_of(tab).endswith("/en/results")

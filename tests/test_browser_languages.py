@@ -15,8 +15,6 @@ ANSWERS = [
     ("cp_pain_duration", ['input[value="over_6_months"]']),
     ("cp_dose_stable", ['input[value="yes"]']),
     ("cp_procedure_planned", ['input[value="no"]']),
-    ("veteran", ['input[value="not_sure"]']),
-    ("travel_charleston", ['input[value="no"]']),
 ]
 
 

@@ -4,6 +4,7 @@ through the link, and see the count go up."""
 
 from __future__ import annotations
 
+from datetime import date
 
 import pytest
 
@@ -36,18 +37,29 @@ def test_new_staff_member_first_day(served, browser):
     assert staff.get_by_text("hidden from patients until you check it").is_visible()
     staff.get_by_role("link", name="NCT09999901").click()
 
-    # Turn a line of the registry's free text into a structured criterion.
-    staff.get_by_text("Eligibility criteria as written in the registry").click()
+    # Go through the registry's free text line by line.
     assert staff.get_by_text("Type 1 diabetes diagnosed within 100 days").is_visible()
-    staff.get_by_role("link", name="Add a criterion").click()
-    staff.get_by_label("Fact it reads").select_option("months_since_type1_diagnosis")
-    staff.get_by_label("How").select_option("between")
-    staff.get_by_label("Maximum (empty means no limit)").fill("3")
-    staff.get_by_label("Plain description (English)").fill("You were told you have type 1 diabetes in the last 3 months")
-    staff.get_by_label("Source of this criterion").fill("Registry: diagnosed within 100 days")
+    line = staff.locator(".registry-line", has_text="diagnosed within 100 days")
+    line.get_by_role("link", name="Turn into a criterion").click()
+    staff.get_by_label("Fact it reads").select_option("time_since_diagnosis:type1")
+    staff.get_by_role("button", name="Choose this fact").click()
+    staff.get_by_label("Maximum (empty means no limit)").fill("100")
+    staff.get_by_label("Unit of the limits").select_option("days")
+    staff.locator("#description_en").fill("You were told you have type 1 diabetes in the last 100 days")
+    staff.locator("#description_es").fill("Le dijeron que tiene diabetes tipo 1 en los últimos 100 días")
     staff.get_by_role("button", name="Save criterion").click()
     assert staff.get_by_text("Criterion saved.").is_visible()
-    assert staff.get_by_text("months_since_type1_diagnosis between").is_visible()
+    assert staff.get_by_text('time_since_diagnosis:type1 between {"max": 100, "unit": "days"}').is_visible()
+    # The age line is the registry's own age limit, already a criterion; pregnancy becomes one.
+    staff.locator(".registry-line", has_text="Age 18 to 45").get_by_role("button", name="Already a criterion").click()
+    staff.locator(".registry-line", has_text="Pregnancy").get_by_role("link", name="Turn into a criterion").click()
+    staff.get_by_label("Fact it reads").select_option("pregnancy")
+    staff.get_by_role("button", name="Choose this fact").click()
+    staff.locator("#answer-no-met").check()
+    staff.locator("#description_en").fill("You are not pregnant, breastfeeding, or planning a pregnancy")
+    staff.get_by_role("button", name="Save criterion").click()
+    assert staff.locator('[data-state="untriaged"]').count() == 0
+    staff.screenshot(path=str(ARTIFACTS / "staff-lines.png"), full_page=True)
 
     # Translate the summary into Spanish.
     staff.get_by_role("link", name="Español").click()
@@ -82,11 +94,12 @@ def test_new_staff_member_first_day(served, browser):
     patient.goto(share_url)
     assert patient.url.endswith("/es/")
     patient.locator("a.button-start").click()
-    steps = [('input[value="type1"]',), "28", "month-year", ('input[value="yes"]',), ('input[value="yes"]',)]
+    steps = [('input[value="type1"]',), "28", "month-year", ('input[value="no"]',)]
     for step in steps:
         if step == "month-year":
-            patient.locator("#month").select_option("1")
-            patient.locator("#year").fill("2026")
+            today = date.today()
+            patient.locator("#month").select_option(str(today.month))
+            patient.locator("#year").fill(str(today.year))
         elif isinstance(step, str):
             patient.locator("main input[name=answer]").fill(step)
         else:
@@ -94,7 +107,8 @@ def test_new_staff_member_first_day(served, browser):
         patient.locator("main form button[type=submit]").click()
     patient.locator("main a.button").click()
     card = patient.locator('[data-trial="NCT09999901"]')
-    assert card.get_attribute("data-verdict") in ("check", "unlikely", "fit")
+    # Every line gone through and every rule met: this study may be a fit.
+    assert card.get_attribute("data-verdict") == "fit"
     assert "Células de apoyo" in card.inner_text()
     assert patient.locator("[data-trial]").count() == 1  # the link narrows the list
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from conftest import Screener, card, months_ago, verdicts
 
+# Only the questions whose answers can still change a listed study's verdict are asked: with the
+# bundled studies the VA study's veteran question never is (no answer can rule it out, and its
+# unknown age limit keeps it from "may be a fit"), and there is no travel question.
 PANCREATITIS_45 = {
     "conditions": {"answer": ["chronic_pancreatitis"]},
     "age": {"answer": "45"},
     "cp_pain_duration": {"answer": "over_6_months"},
     "cp_dose_stable": {"answer": "yes"},
     "cp_procedure_planned": {"answer": "no"},
-    "veteran": {"answer": "yes"},
-    "travel_charleston": {"answer": "yes"},
 }
 
 
@@ -21,7 +22,6 @@ def type1(age: int, months: int, insulin: str = "not_sure") -> dict:
         "age": {"answer": str(age)},
         "type1_diagnosed": months_ago(months),
         "type1_own_insulin": {"answer": insulin},
-        "travel_charleston": {"answer": "yes"},
     }
 
 
@@ -32,7 +32,9 @@ def test_root_picks_english(client):
 
 
 def test_whole_flow_pancreatitis_age_45(screener: Screener):
-    response = screener.answer_all(PANCREATITIS_45)
+    # Exactly these questions, in this order: each can still change a listed study's verdict.
+    assert screener.questions_asked(PANCREATITIS_45) == list(PANCREATITIS_45)
+    response = screener.answer("cp_procedure_planned", answer="no")
     assert response.location.endswith("/en/check")
     check = screener.client.get("/en/check").get_data(as_text=True)
     assert "Chronic pancreatitis" in check and ">45<" in check
@@ -41,6 +43,8 @@ def test_whole_flow_pancreatitis_age_45(screener: Screener):
     # STEMCAP-1 may or might be a fit: two criteria only the study team can check.
     assert found["NCT06205342"] in ("fit", "check")
     assert found["NCT05925036"] == "check"  # no age limits found: the study team checks
+    va = card(html, "NCT05925036")
+    assert "You are a U.S. military veteran" in va and "We did not ask about this." in va
     assert "NCT04061746" not in found  # type 1 study: unrelated, counted not listed
     assert "There is 1 other study in our list" in html
     assert 'data-status="RECRUITING"' in html
@@ -48,7 +52,9 @@ def test_whole_flow_pancreatitis_age_45(screener: Screener):
 
 
 def test_pancreatitis_at_80_is_probably_not_a_fit_because_of_age(screener: Screener):
-    screener.answer_all({**PANCREATITIS_45, "age": {"answer": "80"}})
+    asked = screener.questions_asked({**PANCREATITIS_45, "age": {"answer": "80"}})
+    # At 80 STEMCAP-1 is ruled out by age, so its procedure question is no longer asked.
+    assert asked == ["conditions", "age", "cp_pain_duration", "cp_dose_stable"]
     html = screener.results_html()
     assert verdicts(html)["NCT06205342"] == "unlikely"
     stemcap = card(html, "NCT06205342")
@@ -77,7 +83,7 @@ def test_type1_diagnosed_2_months_ago_at_25(screener: Screener):
 
 
 def test_type1_diagnosed_10_years_ago_is_probably_not_a_fit(screener: Screener):
-    screener.answer_all(type1(25, 120))
+    assert screener.questions_asked(type1(25, 120)) == ["conditions", "age", "type1_diagnosed"]
     html = screener.results_html()
     assert verdicts(html) == {"NCT04061746": "unlikely"}
     musc = card(html, "NCT04061746")
@@ -95,18 +101,18 @@ def test_no_own_insulin_rules_out_but_yes_never_confirms(screener: Screener):
     assert verdicts(screener.results_html())["NCT04061746"] == "unlikely"
 
 
-def test_branching_skips_irrelevant_questions(screener: Screener):
+def test_branching_skips_questions_that_cannot_change_a_verdict(screener: Screener):
+    # No listed study is about type 2 diabetes: nothing more to ask.
     response = screener.answer("conditions", answer=["type2"])
-    assert response.location.endswith("/en/questions/age")
-    response = screener.answer("age", answer="50")
     assert response.location.endswith("/en/check")
-    # Questions that do not apply cannot be reached.
-    response = screener.client.get("/en/questions/veteran")
-    assert response.status_code == 302 and response.location.endswith("/en/check")
+    # Questions that would not change anything cannot be reached.
+    for question_id in ("age", "veteran", "type1_diagnosed", "hba1c", "sex"):
+        response = screener.client.get(f"/en/questions/{question_id}")
+        assert response.status_code == 302 and response.location.endswith("/en/check"), question_id
 
 
 def test_unrelated_trials_are_counted_and_listed_on_request(screener: Screener):
-    screener.answer_all({"conditions": {"answer": ["type2"]}, "age": {"answer": "50"}})
+    screener.answer_all({"conditions": {"answer": ["type2"]}})
     html = screener.results_html()
     assert verdicts(html) == {}
     assert "There are 3 other studies in our list" in html
@@ -114,6 +120,7 @@ def test_unrelated_trials_are_counted_and_listed_on_request(screener: Screener):
     assert "clinicaltrials.gov/search?cond=Type%202%20Diabetes" in html
     everything = screener.results_html("?show=all")
     assert set(verdicts(everything)) == {"NCT06205342", "NCT05925036", "NCT04061746"}
+    # None of them is about type 2 diabetes: each is ruled out by its condition.
     assert set(verdicts(everything).values()) == {"unlikely"}
 
 
@@ -121,22 +128,17 @@ NOT_SURE_OF_EVERYTHING = {
     "conditions": {"answer": ["not_sure"]}, "age": {"answer": "25"},
     "type1_diagnosed": {"not_sure": "y"}, "type1_own_insulin": {"answer": "not_sure"},
     "cp_pain_duration": {"answer": "not_sure"}, "cp_dose_stable": {"answer": "not_sure"},
-    "cp_procedure_planned": {"answer": "not_sure"}, "veteran": {"answer": "not_sure"},
-    "travel_charleston": {"answer": "no"},
+    "cp_procedure_planned": {"answer": "not_sure"},
 }
 
 
 def test_not_sure_of_condition_asks_every_follow_up_and_lists_every_trial_as_check(screener: Screener):
     # "Not sure" of the condition asks the follow-ups of every condition a listed study turns on.
-    response = screener.answer("conditions", answer=["not_sure"])
-    screener.answer("age", answer="25")
-    assert screener.client.get("/en/check").location.endswith("/en/questions/type1_diagnosed")
-    screener.answer_all(NOT_SURE_OF_EVERYTHING)
+    assert screener.questions_asked(NOT_SURE_OF_EVERYTHING) == list(NOT_SURE_OF_EVERYTHING)
     html = screener.results_html()
     assert set(verdicts(html).values()) == {"check"}
-    assert "we did not ask" not in html.lower()
-    assert "Saying you cannot travel does not rule you out" in html
-    assert response.status_code == 302
+    # The one unasked question is the VA study's veteran question, which no answer could change.
+    assert html.count("We did not ask about this.") == 1
 
 
 def test_change_link_returns_to_check_page(screener: Screener):
@@ -151,7 +153,7 @@ def test_change_link_returns_to_check_page(screener: Screener):
 
 
 def test_change_that_opens_new_questions_asks_them_then_returns(screener: Screener):
-    screener.answer_all(PANCREATITIS_45)
+    screener.answer_all({**PANCREATITIS_45, "age": {"answer": "28"}})
     response = screener.answer("conditions", change=True, answer=["type1", "chronic_pancreatitis"])
     assert response.location.endswith("/en/questions/type1_diagnosed?change=1")
     response = screener.answer("type1_diagnosed", change=True, **months_ago(1))
@@ -160,14 +162,16 @@ def test_change_that_opens_new_questions_asks_them_then_returns(screener: Screen
     assert response.location.endswith("/en/check")
     # Earlier answers were kept.
     check = screener.client.get("/en/check").get_data(as_text=True)
-    assert ">45<" in check and "More than 6 months" in check
+    assert ">28<" in check and "More than 6 months" in check
 
 
 def test_change_that_closes_questions_drops_their_answers(screener: Screener):
     screener.answer_all(PANCREATITIS_45)
     screener.answer("conditions", change=True, answer=["type2"])
     check = screener.client.get("/en/check").get_data(as_text=True)
-    assert "U.S. military veteran" not in check and "pancreatitis pain has lasted" not in check
+    assert "pancreatitis pain has lasted" not in check and "opioid" not in check
+    # Age applies to everyone, so the answer is kept.
+    assert ">45<" in check
 
 
 def test_results_and_check_need_answers_first(client):
@@ -195,6 +199,19 @@ def test_back_links_follow_the_questions_asked(screener: Screener):
     screener.answer_all({"conditions": {"answer": ["type1"]}, "age": {"answer": "30"}})
     page = screener.client.get("/en/questions/type1_diagnosed").get_data(as_text=True)
     assert 'class="back-link" href="/en/questions/age"' in page
-    assert "Question 3 of 5" in page
+    # An answer could still rule the study out, leaving the last question unasked: "up to".
+    assert "Question 3 of up to 4" in page
+    screener.answer("type1_diagnosed", **months_ago(2))
+    last = screener.client.get("/en/questions/type1_own_insulin").get_data(as_text=True)
+    assert "Question 4 of 4" in last
     first = screener.client.get("/en/questions/conditions").get_data(as_text=True)
     assert 'class="back-link" href="/en/"' in first
+
+
+def test_an_answer_that_rules_the_only_study_out_ends_the_questions(screener: Screener):
+    screener.answer_all({"conditions": {"answer": ["type1"]}, "age": {"answer": "30"}})
+    # Diagnosed 10 years ago: the new-onset study is ruled out, so its insulin question is not asked.
+    response = screener.answer("type1_diagnosed", **months_ago(120))
+    assert response.location.endswith("/en/check")
+    assert not screener.asked("type1_own_insulin")
+    assert verdicts(screener.results_html()) == {"NCT04061746": "unlikely"}

@@ -15,15 +15,15 @@ from io import BytesIO
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from flask_migrate import upgrade
 from hypothesis import strategies as st
 
-from audit_pages import CSRF, EVERY_QUESTION, answers_before, own_script, with_answers
+from audit_pages import CSRF, EVERY_QUESTION, NEVER_ASKED, QUESTIONS, answers_before, audit_catalog, own_script, with_answers
 from conftest import BACKENDS, POSTGRES_URL, make_app, reset_postgres
-from webapp.catalog.service import load_catalog, read_bundled_catalog
+from webapp.catalog.service import load_catalog
 from webapp.config import LANGUAGES, database_url_from
-from webapp.core.questions import QUESTIONS, Kind, Question
+from webapp.core.questions import Kind, Question
 from webapp.extensions import db
 
 EXAMPLES = 40
@@ -56,10 +56,14 @@ def valid_fields(question: Question) -> dict[str, object]:
     """A valid answer in every field, so a hostile value in one field reaches the deepest checks."""
     if question.kind is Kind.MONTH_YEAR:
         return {"month": "3", "year": "2024", "not_sure": ""}
-    if question.kind is Kind.WHOLE_NUMBER:
+    if question.kind is Kind.HBA1C:
+        return {"value": "7.2", "unit": "%", "not_sure": ""}
+    if question.kind is Kind.HEIGHT_WEIGHT:
+        return {"cm": "170", "feet": "", "inches": "", "kg": "70", "lb": "", "not_sure": ""}
+    if question.kind in (Kind.WHOLE_NUMBER, Kind.DECIMAL):
         return {"answer": "27"}
     first = question.options[0].value
-    return {"answer": [first] if question.kind is Kind.SEVERAL_CHOICES else first}
+    return {"answer": [first] if question.kind in (Kind.SEVERAL_CHOICES, Kind.CONDITIONS) else first}
 
 
 FORM_FIELDS = [(q.id, name) for q in QUESTIONS for name in valid_fields(q)]
@@ -98,7 +102,8 @@ def migrated_app(url: str, tmp):  # type: ignore[no-untyped-def]
     app = make_app(url, tmp)
     with app.app_context():
         upgrade()
-        load_catalog(read_bundled_catalog())
+        # The audit catalog: every question of the bank is asked somewhere.
+        load_catalog(audit_catalog())
     return app
 
 
@@ -143,6 +148,7 @@ def post(client, path: str, fields: dict, encoding: str):  # type: ignore[no-unt
 @FUZZ
 @given(value=field_values, encoding=encodings, lang=st.sampled_from(LANGUAGES))
 def test_hostile_form_values_never_break_a_question(form_app, question_id, field, value, encoding, lang):
+    assume((lang, question_id) not in NEVER_ASKED)
     question = next(q for q in QUESTIONS if q.id == question_id)
     client = form_app.test_client()
     with_answers(answers_before(question_id))(client)

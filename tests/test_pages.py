@@ -33,8 +33,7 @@ def test_every_research_page_labels_its_evidence(client):
 def test_print_view_lists_answers_and_trials(screener: Screener):
     screener.answer_all({"conditions": {"answer": ["chronic_pancreatitis"]}, "age": {"answer": "45"},
                          "cp_pain_duration": {"answer": "over_6_months"},
-                         "cp_dose_stable": {"answer": "no"}, "cp_procedure_planned": {"answer": "no"},
-                         "veteran": {"answer": "not_sure"}, "travel_charleston": {"answer": "yes"}})
+                         "cp_dose_stable": {"answer": "no"}})
     html = screener.client.get("/en/results/print").get_data(as_text=True)
     assert "<h2>Your answers</h2>" in html and ">45<" in html
     assert 'data-trial="NCT06205342" data-verdict="unlikely"' in html
@@ -55,7 +54,7 @@ def test_trial_card_shows_registry_status_date_site_and_contact(screener: Screen
     screener.answer_all({"conditions": {"answer": ["chronic_pancreatitis"]}, "age": {"answer": "45"},
                          "cp_pain_duration": {"answer": "over_6_months"},
                          "cp_dose_stable": {"answer": "yes"}, "cp_procedure_planned": {"answer": "no"},
-                         "veteran": {"answer": "yes"}, "travel_charleston": {"answer": "no"}})
+                         })
     html = screener.results_html()
     va = card(html, "NCT05925036")
     assert 'href="https://clinicaltrials.gov/study/NCT05925036"' in va
@@ -65,7 +64,10 @@ def test_trial_card_shows_registry_status_date_site_and_contact(screener: Screen
     assert f"The registry record was last updated {ago(2024, 2, 29)}" in va
     assert "Ralph H. Johnson VA Medical Center" in va
     assert "The study's registry page lists who to contact." in va
-    assert "Ask the study team if they can help with travel." in va
+    # No place name is written in code: the note names the sites of the studies listed.
+    assert "The studies listed here take place at Medical University of South Carolina, Charleston, South Carolina " \
+           "and Ralph H. Johnson VA Medical Center, Charleston, South Carolina." in html
+    assert "ask the study team if they can help with travel." in html
     stemcap = card(html, "NCT06205342")
     assert "Registry status verified" in stemcap and f"August 2024 ({ago(2024, 8)})" in stemcap
     assert f"The registry last verified this status {ago(2024, 8)}" in stemcap
@@ -73,8 +75,7 @@ def test_trial_card_shows_registry_status_date_site_and_contact(screener: Screen
 
 def test_under_18_message(screener: Screener):
     screener.answer_all({"conditions": {"answer": ["type1"]}, "age": {"answer": "15"},
-                         "type1_diagnosed": {"not_sure": "y"}, "type1_own_insulin": {"answer": "yes"},
-                         "travel_charleston": {"answer": "yes"}})
+                         })
     html = screener.results_html()
     # Built from the listed study's own age limit (18 to 30), not a blanket "for adults".
     assert "The studies listed here do not take people your age." in html
@@ -83,9 +84,7 @@ def test_under_18_message(screener: Screener):
 
 def test_under_18_message_says_when_age_limits_are_unknown(screener: Screener):
     screener.answer_all({"conditions": {"answer": ["chronic_pancreatitis"]}, "age": {"answer": "10"},
-                         "cp_pain_duration": {"answer": "over_6_months"}, "cp_dose_stable": {"answer": "yes"},
-                         "cp_procedure_planned": {"answer": "no"}, "veteran": {"answer": "yes"},
-                         "travel_charleston": {"answer": "yes"}})
+                         "cp_pain_duration": {"answer": "over_6_months"}, "cp_dose_stable": {"answer": "yes"}})
     html = screener.results_html()
     # STEMCAP-1 takes 18 to 75; no source gives the VA study's age limits.
     assert verdicts(html) == {"NCT06205342": "unlikely", "NCT05925036": "check"}

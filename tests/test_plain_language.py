@@ -24,7 +24,9 @@ from browser import ARTIFACTS
 from conftest import make_app
 from webapp.catalog.service import load_catalog, read_bundled_catalog
 from webapp.content import render_markdown
-from webapp.core.questions import QUESTIONS, Kind
+from webapp.catalog.snapshot import snapshot
+from webapp.core.questions import Kind
+from audit_pages import QUESTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 NLTK_DATA = Path(os.environ.get("NLTK_DATA") or ROOT / ".venv" / "nltk_data")
@@ -32,8 +34,11 @@ HIGHEST_GRADE = 8
 # Fernández-Huerta: 60-70 is plain ("normal") Spanish, above 70 fairly easy. Reported for every
 # page; the floor only catches text that has become hard to read.
 LOWEST_SPANISH_EASE = 60
-# The date-input labels of the month-and-year question live in its template.
-MONTH_YEAR_LABELS = ("Month", "Year", "I am not sure")
+# The input labels of the multi-input questions live in their templates.
+PART_LABELS = {Kind.MONTH_YEAR: ("Month", "Year", "I am not sure"),
+               Kind.HBA1C: ("Result", "Unit", "I don't know it"),
+               Kind.HEIGHT_WEIGHT: ("Height", "Centimetres", "Feet", "Inches", "Weight", "Kilograms", "Pounds",
+                                    "I don't know them")}
 
 
 @pytest.fixture(scope="module")
@@ -132,12 +137,15 @@ def page_texts(app, lang: str) -> dict[str, str]:  # type: ignore[no-untyped-def
     """The patient-facing text of each measured page, in one language."""
     texts = {}
     with app.test_request_context(), force_locale(lang):
+        words_of = snapshot().question_texts(lang)
         for question in QUESTIONS:
-            parts = [gettext(question.text), gettext(question.hint) if question.hint else ""]
+            words = words_of[question.id]
+            parts = [words.text, words.hint or ""]
             for option in question.options:
-                parts += [gettext(option.label), gettext(option.hint) if option.hint else ""]
-            if question.kind is Kind.MONTH_YEAR:
-                parts += [gettext(label) for label in MONTH_YEAR_LABELS]
+                option_words = words.options.get(option.value)
+                if option_words:
+                    parts += [option_words.label, option_words.hint or ""]
+            parts += [gettext(label) for label in PART_LABELS.get(question.kind, ())]
             texts[f"question {question.id}"] = sentences(*parts)
     results = {f"results {name}": (answers, "") for name, answers in RESULTS_ANSWERS.items()}
     results["results show-all"] = (RESULTS_ANSWERS["nothing-fits"], "?show=all")

@@ -20,8 +20,6 @@ DISTINCT_ANSWERS = {
     "cp_pain_duration": {"answer": "about_6_months"},
     "cp_dose_stable": {"answer": "not_sure"},
     "cp_procedure_planned": {"answer": "no"},
-    "veteran": {"answer": "yes"},
-    "travel_charleston": {"answer": "no"},
 }
 
 

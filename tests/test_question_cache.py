@@ -14,7 +14,7 @@ def token_of(html: str) -> str:
 def test_cached_question_page_gets_each_persons_own_token_and_answer(app):
     first, second = Screener(app.test_client()), Screener(app.test_client())
     for person, age in ((first, "31"), (second, "64")):
-        person.answer("conditions", answer=["type2"])
+        person.answer("conditions", answer=["type1"])
         person.answer("age", answer=age)
     pages = [p.client.get("/en/questions/age").get_data(as_text=True) for p in (first, second, first)]
     assert 'value="31"' in pages[0] and 'value="64"' in pages[1] and 'value="31"' in pages[2]

@@ -9,7 +9,8 @@ from webapp.extensions import db
 from webapp.staff.models import StaffUser
 
 SAMPLE_VALUES = {"trial_id": 1, "criterion_id": 1, "page_id": 1, "link_id": 1, "user_id": 1,
-                 "lang": "es", "action": "up", "state": "on", "kind": "svg"}
+                 "lang": "es", "action": "up", "state": "on", "kind": "svg", "key": "0123456789abcdef0123",
+                 "row_id": 1, "part": "questions"}
 
 
 def test_every_staff_route_requires_a_login(database_url, tmp_path):

@@ -64,7 +64,7 @@ def test_invalid_answer_gets_plain_message_and_keeps_other_answers(screener, que
     # The person's earlier answers are still there: the next valid answer moves on.
     if question == "type1_own_insulin":
         ok = screener.answer(question, answer="yes")
-        assert ok.location.endswith("/en/questions/travel_charleston")
+        assert ok.location.endswith("/en/check")
 
 
 def test_invalid_month_year_keeps_what_was_typed(screener):
@@ -177,3 +177,32 @@ def test_hostile_values_get_messages_not_errors(screener, question, fields):
     response = screener.answer(question, **fields)
     assert response.status_code in (302, 400)
     assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
+
+
+def test_new_kinds_get_plain_messages_in_the_persons_language(app):
+    """HbA1c, height and weight, sex: asked with a study that uses them, errors in Spanish."""
+    from conftest import Screener
+    from audit_pages import EVERY_FACT_STUDY
+    import copy
+
+    from webapp.catalog.service import load_catalog, read_bundled_catalog
+
+    document = read_bundled_catalog()
+    document["trials"].append(copy.deepcopy(EVERY_FACT_STUDY))
+    with app.app_context():
+        load_catalog(document)
+    screener = Screener(app.test_client(), "es")
+    screener.answer_all({"conditions": {"answer": ["type2"]}, "age": {"answer": "50"},
+                         "sex": {"answer": "female"}, "type2_diagnosed": months_ago(30),
+                         "insulin_use": {"answer": "yes"}})
+    field, message = error_of(screener.answer("hba1c", value="siete", unit="%"))
+    assert field == "value" and message == "Escriba su resultado de A1C como un número, por ejemplo 7,2."
+    assert screener.answer("hba1c", value="7,2", unit="%").status_code == 302
+    field, message = error_of(screener.answer("height_weight", cm="170"))
+    assert field == "kg"
+    field, _ = error_of(screener.answer("height_weight", cm="170", feet="5", kg="80"))
+    assert field == "cm"
+    assert screener.answer("height_weight", feet="5", inches="7", lb="176").status_code == 302
+    screener.answer_all({"pregnancy": {"answer": "no"}, "veteran": {"answer": "yes"}, "english": {"answer": "yes"}})
+    html = screener.client.get("/es/check").get_data(as_text=True)
+    assert "7,2 %" in html and "IMC 27,6" in html

@@ -87,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     # Importing the models registers their tables for migrations and queries.
     from .sharing import models as _sharing_models  # noqa: F401
     from .staff import auth as _staff_auth  # noqa: F401
+    from .staff import bank_views as _bank_views  # noqa: F401  (its routes join the staff blueprint)
     from .staff import models as _staff_models  # noqa: F401
     from .errors import bp as errors_bp
     from .screener import bp as screener_bp
@@ -109,6 +110,7 @@ def register_template_filters(app: Flask) -> None:
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.add_extension("webapp.templating.Dedent")
     # Drop the template's own indentation and block newlines from the HTML sent to phones.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

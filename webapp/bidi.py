@@ -1,6 +1,6 @@
 """Keeps Latin-script runs whole inside right-to-left text.
 
-An English name in an Arabic sentence, such as "(Charleston, South Carolina)" or
+An English name in an Arabic sentence, such as a city and state in brackets or
 "(U.S. Food and Drug Administration، FDA)", is laid out by the Unicode bidirectional algorithm,
 which moves its commas, full stops and brackets to the wrong side. Wrapping each Latin run in
 LEFT-TO-RIGHT ISOLATE ... POP DIRECTIONAL ISOLATE keeps it one unit, as <bdi> does in HTML,

@@ -43,6 +43,10 @@ class Defaults:
     # Results show this many trials per group, with a link to the rest in pages of GROUP_PAGE_SIZE.
     RESULTS_PER_GROUP = 5
     GROUP_PAGE_SIZE = 20
+    # How long a process trusts the catalog revision it last read before reading it again. A
+    # change committed by this process is seen at once; one committed by another worker within
+    # this many seconds. 0 reads it on every request.
+    CATALOG_REVISION_SECONDS = 1.0
 
 
 class StartupError(SystemExit):

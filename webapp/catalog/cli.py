@@ -54,15 +54,18 @@ def export_command(output: str | None) -> None:
         sys.stdout.write(text)
 
 
-trials_cli = AppGroup("trials", help="Import trials from ClinicalTrials.gov records.")
+trials_cli = AppGroup("trials", help="Import trials from ClinicalTrials.gov records; show or hide them.")
 
 
 @trials_cli.command("import-ctgov")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-def import_ctgov_command(files: tuple[str, ...]) -> None:
-    """Import or update trials from ClinicalTrials.gov API v2 study JSON FILES.
+@click.option("--show", is_flag=True, help="Show the new studies to patients (a study that cannot be shown "
+                                           "stays hidden and is named with why).")
+def import_ctgov_command(files: tuple[str, ...], show: bool) -> None:
+    """Import or update trials from ClinicalTrials.gov API v2 JSON FILES.
 
-    Every file is checked first; if any record is wrong nothing is written.
+    A file holds one study, a list of studies or a search page ({"studies": [...]}). Every file
+    is checked first; if any record is wrong nothing is written.
     """
     from ..extensions import db
     from .ctgov import RegistryRecordError
@@ -75,9 +78,53 @@ def import_ctgov_command(files: tuple[str, ...]) -> None:
                 studies += read_records(handle.read())
             except RegistryRecordError as error:
                 raise click.ClickException(f"Nothing was imported. {name}: {error}") from None
-    results = import_studies(studies)
+    results = import_studies(studies, show=show)
     db.session.commit()
     for result in results:
-        state = "added (hidden until staff show it)" if result.created else (
-            f"updated: {', '.join(result.changed)}" if result.changed else "unchanged")
+        if result.created:
+            state = "added, shown to patients" if result.shown else "added (hidden until staff show it)"
+        else:
+            state = f"updated: {', '.join(result.changed)}" if result.changed else "unchanged"
+        if result.hidden_because and (show or result.created):
+            state += f"; cannot be shown: {result.hidden_because}"
         click.echo(f"{result.registry_id}: {state}")
+
+
+def _set_shown(registry_ids: tuple[str, ...], shown: bool) -> None:
+    from ..extensions import db
+    from .importing import ConditionCatalog, cannot_show
+    from .models import Trial
+    from .service import bump_revision
+
+    from sqlalchemy import select
+
+    known = set(ConditionCatalog.load().terms)
+    trials = {t.registry_id: t for t in db.session.scalars(select(Trial).where(Trial.registry_id.in_(registry_ids)))}
+    missing = [r for r in registry_ids if r not in trials]
+    if missing:
+        raise click.ClickException(f"Nothing was changed. No study {', '.join(missing)} in the catalog.")
+    refused = {r: cannot_show(t, known) for r, t in trials.items() if shown and cannot_show(t, known)}
+    if refused:
+        raise click.ClickException("Nothing was changed. " + " ".join(f"{r} cannot be shown: {why}" for r, why in refused.items()))
+    for trial in trials.values():
+        if trial.archived == shown:
+            trial.archived = not shown
+            trial.version += 1
+    bump_revision()
+    db.session.commit()
+    for registry_id in registry_ids:
+        click.echo(f"{registry_id}: {'shown to patients' if shown else 'hidden from patients'}")
+
+
+@trials_cli.command("show")
+@click.argument("registry_ids", nargs=-1, required=True)
+def show_command(registry_ids: tuple[str, ...]) -> None:
+    """Show studies to patients (refused for a study whose conditions the screener does not know)."""
+    _set_shown(registry_ids, True)
+
+
+@trials_cli.command("hide")
+@click.argument("registry_ids", nargs=-1, required=True)
+def hide_command(registry_ids: tuple[str, ...]) -> None:
+    """Hide studies from patients."""
+    _set_shown(registry_ids, False)

@@ -31,14 +31,6 @@ AGE_UNITS = {
 }
 PHASES = {"NA", "EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4"}
 SEXES = {"ALL", "FEMALE", "MALE"}
-# Registry condition wording -> the screener's condition tags.
-CONDITION_PATTERNS = (
-    ("type1", re.compile(r"type\s*(1|i)\b.*diabet|\bt1d\b|\biddm\b|juvenile.*diabet", re.I)),
-    ("type2", re.compile(r"type\s*(2|ii)\b.*diabet|\bt2d\b|\bniddm\b", re.I)),
-    ("chronic_pancreatitis", re.compile(r"pancreatitis", re.I)),
-)
-
-
 class RegistryRecordError(ValueError):
     def __init__(self, path: str, message: str):
         super().__init__(f"{path}: {message}")
@@ -73,12 +65,6 @@ class RegistryStudy:
     eligibility_text: str | None
     locations: list[dict[str, Any]] = field(default_factory=list)
     contacts: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def condition_tags(self) -> list[str]:
-        tags = [tag for tag, pattern in CONDITION_PATTERNS
-                if any(pattern.search(c) for c in self.registry_conditions)]
-        return tags
 
     def registry_fields(self) -> dict[str, Any]:
         """The trial columns a (re-)import sets."""

@@ -1,22 +1,28 @@
 """Imports ClinicalTrials.gov records into the catalog.
 
 A new study becomes a hidden trial with its registry fields, draft English texts from the
-registry, and the criteria the record supports (condition, age limits). Re-importing updates
-the registry fields only: texts and structured criteria staff wrote are never touched.
+registry, and the criteria the record structures: its conditions (mapped to the catalog's
+conditions by their registry wordings), its age limits and its sex limit. Its free-text
+eligibility lines wait for staff to go through them; until they have, the study is at best
+"the study team would need to check". Re-importing updates the registry fields only: texts,
+criteria and line decisions staff made are never touched.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
 
 from ..core.engine import Operator
+from ..core.facts import AGE_YEARS, CONDITIONS, SEX
+from ..core.registry_conditions import match_conditions
 from ..extensions import db
 from .ctgov import RegistryStudy, age_criterion_value, parse_json, read_study, studies_in
-from .models import Criterion, Trial
-from .service import bump_revision
+from .models import CatalogCondition, Criterion, Trial
+from .service import bump_revision, count_untriaged_lines
+from .wording import criterion_texts
 
 
 @dataclass
@@ -24,6 +30,10 @@ class ImportResult:
     registry_id: str
     created: bool
     changed: list[str]
+    shown: bool = False
+    # Why the study cannot be shown to patients, when it cannot.
+    hidden_because: str | None = None
+    conditions: list[str] = field(default_factory=list)
 
 
 def read_records(text: str | bytes) -> list[RegistryStudy]:
@@ -31,11 +41,46 @@ def read_records(text: str | bytes) -> list[RegistryStudy]:
     return [read_study(record) for record in studies_in(parse_json(text))]
 
 
-def import_studies(studies: list[RegistryStudy]) -> list[ImportResult]:
+@dataclass(frozen=True)
+class ConditionCatalog:
+    """The catalog's conditions as the importer needs them: wordings and names per language."""
+
+    terms: dict[str, list[str]]
+    names: dict[str, dict[str, str]]
+
+    @classmethod
+    def load(cls) -> "ConditionCatalog":
+        rows = db.session.scalars(select(CatalogCondition).where(CatalogCondition.retired.is_(False))
+                                  .order_by(CatalogCondition.position, CatalogCondition.id))
+        terms, names = {}, {}
+        for row in rows:
+            terms[row.key] = list(row.registry_terms or [])
+            names[row.key] = {lang: words.get("in_sentence") or words.get("label") or row.key
+                              for lang, words in (row.texts or {}).items()}
+        return cls(terms, names)
+
+
+def cannot_show(trial: Trial, known: set[str]) -> str | None:
+    """Why a trial cannot be shown to patients, or None when it can."""
+    if not any(c in known or c == "any" for c in trial.conditions or []):
+        wordings = ", ".join(trial.registry_conditions or []) or "none given"
+        return (f"None of its conditions matches a condition the screener asks about (registry "
+                f"conditions: {wordings}). Add the condition, or its wording to a condition, in the "
+                f"question bank, or set the study's conditions.")
+    return None
+
+
+def import_studies(studies: list[RegistryStudy], show: bool = False) -> list[ImportResult]:
+    """Import or update the studies in the caller's transaction (rolled back on any error).
+
+    `show`: make new studies visible to patients; one that cannot be shown stays hidden and its
+    result says why.
+    """
+    catalog = ConditionCatalog.load()
     results = []
     try:
         for study in studies:
-            results.append(_import(study))
+            results.append(_import(study, catalog, show))
         bump_revision()
         db.session.flush()
     except Exception:
@@ -44,67 +89,81 @@ def import_studies(studies: list[RegistryStudy]) -> list[ImportResult]:
     return results
 
 
-def _import(study: RegistryStudy) -> ImportResult:
+def _import(study: RegistryStudy, catalog: ConditionCatalog, show: bool) -> ImportResult:
     trial = db.session.scalar(select(Trial).where(Trial.registry_id == study.registry_id))
     fields = study.registry_fields()
+    known = set(catalog.terms)
     if trial is not None:
         changed = [key for key, value in fields.items() if getattr(trial, key) != value]
         for key in changed:
             setattr(trial, key, fields[key])
         if changed:
             trial.version += 1
-        return ImportResult(study.registry_id, created=False, changed=changed)
+            if "eligibility_text" in changed:
+                count_untriaged_lines(trial)
+        return ImportResult(study.registry_id, created=False, changed=changed, shown=not trial.archived,
+                            hidden_because=cannot_show(trial, known), conditions=list(trial.conditions or []))
 
     last = db.session.scalar(select(func.max(Trial.position))) or 0
     first_site = study.locations[0] if study.locations else {}
+    tags = match_conditions(study.registry_conditions, catalog.terms)
     trial = Trial(
         registry_id=study.registry_id,
         **fields,
         site=first_site.get("facility"),
         site_city=", ".join(p for p in (first_site.get("city"), first_site.get("state")) if p) or None,
-        conditions=study.condition_tags,
+        conditions=tags,
         sources=[{"label": f"ClinicalTrials.gov record {study.registry_id}", "url": study.registry_url}],
         # Draft texts from the registry; staff rewrite them in plain words before showing them.
         texts={"en": {"title": study.brief_title,
                       "summary": study.brief_summary or study.brief_title,
                       "reviewed": False}},
         position=last + 1,
-        # Hidden from patients until staff have checked it and chosen to show it.
+        line_triage={},
         archived=True,
     )
-    trial.criteria = _first_criteria(study)
+    trial.criteria = _first_criteria(study, tags, catalog)
+    count_untriaged_lines(trial)
+    hidden_because = cannot_show(trial, known)
+    # Hidden from patients until staff have checked it and chosen to show it (or --show).
+    trial.archived = not (show and hidden_because is None)
     db.session.add(trial)
-    return ImportResult(study.registry_id, created=True, changed=sorted(fields))
+    return ImportResult(study.registry_id, created=True, changed=sorted(fields), shown=not trial.archived,
+                        hidden_because=hidden_because, conditions=tags)
 
 
-def _first_criteria(study: RegistryStudy) -> list[Criterion]:
+def _first_criteria(study: RegistryStudy, tags: list[str], catalog: ConditionCatalog) -> list[Criterion]:
     criteria: list[dict[str, Any]] = []
     source = f"ClinicalTrials.gov record {study.registry_id}"
-    if study.condition_tags:
-        criteria.append({"fact": "conditions", "operator": Operator.ONE_OF.value,
-                         "value": {"met": study.condition_tags},
-                         "texts": {"en": {"description": "You have the condition this study is about"}},
+    if tags:
+        value = {"met": tags}
+        criteria.append({"fact": CONDITIONS, "operator": Operator.ONE_OF.value, "value": value,
+                         "texts": criterion_texts(CONDITIONS, value, catalog.names),
                          "source": f"{source}: conditions {', '.join(study.registry_conditions)}"})
     age = age_criterion_value(study.minimum_years, study.maximum_years)
     limits = f"{study.minimum_age or 'no minimum'} to {study.maximum_age or 'no maximum'}"
     if age is not None:
-        criteria.append({"fact": "age_years", "operator": Operator.BETWEEN.value, "value": age,
-                         "texts": {"en": {"description": _age_description(study)}},
+        criteria.append({"fact": AGE_YEARS, "operator": Operator.BETWEEN.value, "value": age,
+                         "texts": _age_texts(study, age),
                          "source": f"{source}: age {limits}"})
     elif study.minimum_age or study.maximum_age:
         criteria.append({"fact": None, "operator": Operator.STUDY_TEAM_CHECKS.value, "value": {},
-                         "texts": {"en": {"description": f"Age limits in the registry: {limits}"}},
+                         "texts": {"en": {"description": f"Age limits in the registry: {limits}", "reviewed": False}},
                          "source": f"{source}: age {limits}"})
+    if study.sex in ("FEMALE", "MALE"):
+        value = {"met": [study.sex.lower()]}
+        criteria.append({"fact": SEX, "operator": Operator.ONE_OF.value, "value": value,
+                         "texts": criterion_texts(SEX, value),
+                         "source": f"{source}: sex {study.sex}"})
     return [Criterion(position=i, **c) for i, c in enumerate(criteria)]
 
 
-def _age_description(study: RegistryStudy) -> str:
+def _age_texts(study: RegistryStudy, age: dict[str, int]) -> dict[str, dict[str, Any]]:
     low, high = study.minimum_years, study.maximum_years
     whole = all(v is None or v.is_integer() for v in (low, high))
-    if not whole:
-        return f"Age limits in the registry: {study.minimum_age or 'none'} to {study.maximum_age or 'none'}"
-    if low is not None and high is not None:
-        return f"You are {int(low)} to {int(high)} years old"
-    if low is not None:
-        return f"You are {int(low)} or older"
-    return f"You are {int(high)} or younger"
+    if whole:
+        texts = criterion_texts(AGE_YEARS, {k: v for k, v in age.items() if k in ("min", "max")})
+        if texts:
+            return texts
+    return {"en": {"description": f"Age limits in the registry: {study.minimum_age or 'none'} to "
+                                  f"{study.maximum_age or 'none'}", "reviewed": False}}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -51,6 +51,16 @@ class Trial(db.Model):
     locations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     eligibility_text: Mapped[str | None] = mapped_column(Text)
     registry_updated: Mapped[str | None] = mapped_column(String(10))
+    # Staff decisions on the lines of the registry's eligibility text, by line key:
+    # "study_team" (the study team will check) or "not_about_patient" (consent, say). A line
+    # turned into a criterion is linked from the criterion instead.
+    line_triage: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # How many of those lines staff have not gone through yet (kept up to date by the services
+    # that change the text, the triage or the criteria, so screening never re-reads the text).
+    untriaged_lines: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # How many lines staff marked "the study team will check" (the study is then at best
+    # "might be a fit", as with any criterion only the study team can check).
+    team_lines: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Optimistic locking: a save based on an older version is refused, never silently lost.
     # Services bump it on every change (criteria and texts included); the UPDATE also checks it.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
@@ -77,6 +87,8 @@ class Criterion(db.Model):
     # {"en": {"description": ..., "if_not_met": ...}}
     texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     source: Mapped[str | None] = mapped_column(Text)
+    # The registry eligibility line this criterion was made from, if any (see Trial.line_triage).
+    line_key: Mapped[str | None] = mapped_column(String(40))
 
     trial: Mapped[Trial] = relationship(back_populates="criteria")
 
@@ -106,3 +118,72 @@ class CatalogInfo(db.Model):
 
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class CatalogCondition(db.Model):
+    """A condition the screener asks about, and the registry wordings that mean it."""
+
+    __tablename__ = "catalog_condition"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(60), unique=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    registry_terms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # What to search ClinicalTrials.gov for when nothing fits ("Type 1 Diabetes"), if anything.
+    search_term: Mapped[str | None] = mapped_column(String(200))
+    # {"en": {"label": ..., "hint": ..., "search_label": ..., "reviewed": false}}
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    staff_edited: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+
+class CatalogFact(db.Model):
+    """A fact criteria read: its kind, unit, and whether an answer can confirm it."""
+
+    __tablename__ = "catalog_fact"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    unit: Mapped[str | None] = mapped_column(String(20))
+    lab_value: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    condition_key: Mapped[str | None] = mapped_column(String(60))
+    lowest: Mapped[float | None] = mapped_column(Float)
+    highest: Mapped[float | None] = mapped_column(Float)
+    # {"en": {"label": ..., "reviewed": false}}: how staff see the fact.
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    staff_edited: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+
+class CatalogQuestion(db.Model):
+    """A question of the bank: its kind, answers, when it is skipped, the facts it gives."""
+
+    __tablename__ = "catalog_question"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(60), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    facts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # [{"value": "yes"}, {"value": "not_sure", "unknown": true}, ...]
+    options: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    condition_key: Mapped[str | None] = mapped_column(String(60))
+    skip: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    minimum: Mapped[float | None] = mapped_column(Float)
+    maximum: Mapped[float | None] = mapped_column(Float)
+    caregiver_hint: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # {"en": {"text", "hint", "short_label", "options": {value: {"label", "hint"}},
+    #         "messages": {code: text}, "reviewed": false}}
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    staff_edited: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}

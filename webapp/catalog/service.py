@@ -1,32 +1,26 @@
-"""Catalog services: load and export the catalog file, and read trials for screening.
+"""Catalog services: load and export the catalog file, and keep the catalog's revision.
 
-Loading is idempotent: trials are matched by registry id and pages by slug, updated in
-place, and the whole load is one transaction, so a bad file writes nothing.
+Loading is idempotent: questions, conditions and facts are matched by id, trials by registry id
+and pages by slug, updated in place, and the whole load is one transaction, so a bad file writes
+nothing. Reading the catalog for patients (the question bank, the index, texts) is in snapshot.py.
 """
 
 from __future__ import annotations
 
-import gc
 import json
 import secrets
-from collections import OrderedDict, defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from flask import current_app, has_app_context
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, selectinload
 
-from ..core.engine import Assessment, CriterionResult, Operator
-from ..core.engine import Criterion as CoreCriterion
-from ..core.screening import CatalogIndex, TrialOutcome, TrialSpec, relates_to
-from ..core.questions import Answers, chosen_conditions
-from ..bidi import isolate_latin
+from ..core.eligibility_text import split_lines
 from ..extensions import db
-from ..languages import RIGHT_TO_LEFT
-from .models import CatalogInfo, Criterion, EducationPage, Trial
-from .schema import FORMAT, FORMAT_VERSION, CatalogError, validate_catalog
+from .models import CatalogCondition, CatalogFact, CatalogInfo, CatalogQuestion, Criterion, EducationPage, Trial
+from .schema import BANK_PARTS, FORMAT, FORMAT_VERSION, CatalogError, upgrade_document, validate_catalog
 
 BUNDLED_CATALOG = "catalog.json"
 DEFAULT_LANGUAGE = "en"
@@ -37,18 +31,82 @@ TRIAL_FIELDS = (
     "registry_id", "registry_url", "acronym", "official_title", "brief_title", "sponsor",
     "phase", "phases", "status", "status_verified", "registry_updated", "site", "site_city",
     "conditions", "registry_conditions", "sex", "minimum_age", "maximum_age", "locations",
-    "contacts", "sources", "facts_checked", "eligibility_text", "texts", "archived",
+    "contacts", "sources", "facts_checked", "eligibility_text", "texts", "archived", "line_triage",
 )
 TRIAL_DEFAULTS: dict[str, Any] = {
     "registry_url": None, "acronym": None, "brief_title": None, "sponsor": None, "phase": None,
     "phases": [], "status_verified": None, "registry_updated": None, "site": None,
     "site_city": None, "registry_conditions": [], "sex": None, "minimum_age": None,
     "maximum_age": None, "locations": [], "contacts": [], "facts_checked": None,
-    "eligibility_text": None, "archived": False,
+    "eligibility_text": None, "archived": False, "line_triage": {},
 }
 PAGE_FIELDS = ("slug", "conditions", "trials", "sources", "texts")
 PAGE_DEFAULTS: dict[str, Any] = {"trials": []}
 
+
+# --- the question bank: database rows and catalog entries ---------------------------------------
+
+@dataclass(frozen=True)
+class BankPart:
+    """One part of the bank: its table, and each catalog field with the column that holds it."""
+
+    model: type
+    fields: tuple[tuple[str, str], ...]  # (entry key, column)
+    defaults: dict[str, Any]
+
+
+BANK = {
+    "conditions": BankPart(CatalogCondition, (
+        ("registry_terms", "registry_terms"), ("search_term", "search_term"), ("texts", "texts"),
+        ("retired", "retired")), {"registry_terms": [], "search_term": None, "retired": False}),
+    "facts": BankPart(CatalogFact, (
+        ("kind", "kind"), ("unit", "unit"), ("lab_value", "lab_value"), ("condition", "condition_key"),
+        ("lowest", "lowest"), ("highest", "highest"), ("texts", "texts"), ("retired", "retired")),
+        {"unit": None, "lab_value": False, "condition": None, "lowest": None, "highest": None,
+         "retired": False}),
+    "questions": BankPart(CatalogQuestion, (
+        ("kind", "kind"), ("facts", "facts"), ("options", "options"), ("condition", "condition_key"),
+        ("skip", "skip"), ("minimum", "minimum"), ("maximum", "maximum"),
+        ("caregiver_hint", "caregiver_hint"), ("texts", "texts"), ("retired", "retired")),
+        {"options": [], "condition": None, "skip": [], "minimum": None, "maximum": None,
+         "caregiver_hint": True, "retired": False}),
+}
+
+
+def bank_entry(part: str, row: Any) -> dict[str, Any]:
+    entry = {"id": row.key, **{key: _plain(getattr(row, column)) for key, column in BANK[part].fields}}
+    entry["edited"] = bool(row.staff_edited)
+    return entry
+
+
+def _plain(value: Any) -> Any:
+    """Whole numbers stored in float columns read back as they were written (120, not 120.0)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def database_bank(include_retired: bool = True) -> dict[str, list[dict[str, Any]]]:
+    """The bank in the database, as catalog entries in asking (or listing) order."""
+    bank = {}
+    for part, spec in BANK.items():
+        order = (spec.model.position, spec.model.id) if hasattr(spec.model, "position") else (spec.model.id,)
+        rows = db.session.scalars(select(spec.model).order_by(*order))
+        bank[part] = [bank_entry(part, r) for r in rows if include_retired or not r.retired]
+    return bank
+
+
+def apply_bank_entry(part: str, row: Any, entry: dict[str, Any], position: int | None) -> None:
+    spec = BANK[part]
+    if row.id is not None:
+        row.version += 1
+    row.key = entry["id"]
+    for key, column in spec.fields:
+        setattr(row, column, entry.get(key, spec.defaults.get(key)))
+    if position is not None and hasattr(row, "position"):
+        row.position = position
+    row.staff_edited = bool(entry.get("edited", False))
+
+
+# --- reading and writing catalog files ---------------------------------------------------------
 
 @dataclass
 class LoadReport:
@@ -69,16 +127,24 @@ class LoadReport:
 
 def read_bundled_catalog() -> dict[str, Any]:
     text = resources.files("webapp.catalog.data").joinpath(BUNDLED_CATALOG).read_text("utf-8")
-    return parse_catalog(text)
+    return parse_catalog(text, bank={})
 
 
-def parse_catalog(text: str | bytes) -> dict[str, Any]:
+def parse_catalog(text: str | bytes, bank: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Read and check a catalog file; a format-1 file comes back as format 2.
+
+    `bank`: the bank to check a file without one against (by default the database's).
+    """
     try:
         document = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         where = f" (line {error.lineno}, column {error.colno})" if isinstance(error, json.JSONDecodeError) else ""
         raise CatalogError(f"not valid JSON{where}") from None
-    validate_catalog(document)
+    except RecursionError:
+        raise CatalogError("not valid JSON (nested too deeply)") from None
+    document = upgrade_document(document)
+    has_bank = isinstance(document, dict) and any(part in document for part in BANK_PARTS)
+    validate_catalog(document, None if has_bank else (bank or database_bank(include_retired=False)))
     return document
 
 
@@ -106,9 +172,13 @@ def load_catalog(document: dict[str, Any], replace_edited: bool = False) -> Load
     Items staff have edited are left alone unless `replace_edited` (restoring an export);
     the report names them.
     """
-    validate_catalog(document)
+    document = upgrade_document(document)
+    has_bank = any(part in document for part in BANK_PARTS)
+    validate_catalog(document, None if has_bank else database_bank(include_retired=False))
     report = LoadReport(catalog_version=document["catalog_version"])
     try:
+        if has_bank:
+            _load_bank(document, report, replace_edited)
         trials = {t.registry_id: t for t in db.session.scalars(
             select(Trial).options(selectinload(Trial.criteria)))}
         for position, item in enumerate(document["trials"]):
@@ -146,6 +216,28 @@ def load_catalog(document: dict[str, Any], replace_edited: bool = False) -> Load
         db.session.rollback()
         raise
     return report
+
+
+def _load_bank(document: dict[str, Any], report: LoadReport, replace_edited: bool) -> None:
+    for part, spec in BANK.items():
+        rows = {row.key: row for row in db.session.scalars(select(spec.model))}
+        for position, entry in enumerate(document[part]):
+            row = rows.get(entry["id"])
+            name = f"{part[:-1]} {entry['id']}"
+            if row is not None and row.staff_edited and not replace_edited:
+                report.kept.append(name)
+                continue
+            if row is None:
+                report.created.append(name)
+                row = spec.model()
+                db.session.add(row)
+            elif _normalised(bank_entry(part, row)) == _normalised({**spec.defaults, "edited": False, **entry}) \
+                    and getattr(row, "position", position) == position:
+                report.unchanged.append(name)
+            else:
+                report.updated.append(name)
+            apply_bank_entry(part, row, entry, position)
+    db.session.flush()
 
 
 def _sort_into(report: LoadReport, key: str, existing: Any, current: Any,
@@ -191,18 +283,35 @@ def _apply_trial(trial: Trial, item: dict[str, Any], position: int) -> None:
             value=entry.get("value") or {},
             texts=entry["texts"],
             source=entry.get("source"),
+            line_key=entry.get("line"),
         ))
+    count_untriaged_lines(trial)
+
+
+def count_untriaged_lines(trial: Trial) -> int:
+    """Recount the registry lines staff have not gone through, and those they left to the study
+    team (after the text, the triage or the criteria changed)."""
+    triage = trial.line_triage or {}
+    with_criterion = {c.line_key for c in trial.criteria if c.line_key}
+    keys = [line.key for line in split_lines(trial.eligibility_text)]
+    trial.untriaged_lines = sum(1 for key in keys if key not in triage and key not in with_criterion)
+    trial.team_lines = sum(1 for key in keys if triage.get(key) == "study_team" and key not in with_criterion)
+    return trial.untriaged_lines
 
 
 def criterion_record(criterion: Criterion) -> dict[str, Any]:
-    return {"fact": criterion.fact, "operator": criterion.operator, "value": criterion.value,
-            "texts": criterion.texts, "source": criterion.source}
+    record = {"fact": criterion.fact, "operator": criterion.operator, "value": criterion.value,
+              "texts": criterion.texts, "source": criterion.source}
+    if criterion.line_key:
+        record["line"] = criterion.line_key
+    return record
 
 
 def _trial_record(trial: Trial | None) -> dict[str, Any] | None:
     if trial is None:
         return None
     record = {key: getattr(trial, key) for key in TRIAL_FIELDS}
+    record["line_triage"] = record["line_triage"] or {}
     record["edited"] = bool(trial.staff_edited)
     record["criteria"] = [criterion_record(c) for c in trial.criteria]
     return _normalised(record)
@@ -225,12 +334,50 @@ def export_catalog() -> dict[str, Any]:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "catalog_version": info.value if info else "unversioned",
+        **database_bank(),
         "trials": [_trial_record(t) for t in trials],
         "education_pages": [_page_record(p) for p in pages],
     }
 
 
-# --- reading the catalog for patients -------------------------------------------------------
+# --- the catalog's revision ------------------------------------------------------------------
+
+REVISION_KEY = "revision"
+
+
+def bump_revision() -> None:
+    """Mark the catalog as changed, in the caller's transaction.
+
+    A fresh random token rather than a counter, so two changes committed at once can never
+    leave the same value behind; every process compares it on each request and rebuilds its
+    cached snapshot when it differs.
+    """
+    info = db.session.get(CatalogInfo, REVISION_KEY)
+    if info is None:
+        info = CatalogInfo(key=REVISION_KEY)
+        db.session.add(info)
+    info.value = secrets.token_hex(8)
+    # Once committed, this process reads the new revision on its next request instead of
+    # trusting the one it read less than CATALOG_REVISION_SECONDS ago.
+    db.session.info[REVISION_CHANGED] = True
+
+
+REVISION_CHANGED = "catalog_revision_changed"
+
+
+@event.listens_for(Session, "after_commit")
+def _revision_committed(session: Session) -> None:
+    if session.info.pop(REVISION_CHANGED, False) and has_app_context():
+        current_app.extensions.pop("catalog_revision_read", None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _revision_rolled_back(session: Session) -> None:
+    session.info.pop(REVISION_CHANGED, None)
+
+
+def catalog_revision() -> str | None:
+    return db.session.scalar(select(CatalogInfo.value).where(CatalogInfo.key == REVISION_KEY))
 
 
 def localised(texts: dict[str, Any], lang: str) -> tuple[dict[str, Any], bool]:
@@ -243,222 +390,3 @@ def localised(texts: dict[str, Any], lang: str) -> tuple[dict[str, Any], bool]:
 def unreviewed_text(texts: dict[str, Any]) -> bool:
     """Medical text nobody qualified has checked yet, in English as in any translation."""
     return not texts.get("reviewed", False)
-
-
-@dataclass(frozen=True)
-class TrialCard:
-    """What the results page shows of one trial, in the reader's language."""
-
-    registry_id: str
-    registry_url: str | None
-    acronym: str | None
-    official_title: str
-    sponsor: str | None
-    status: str
-    status_verified: str | None
-    registry_updated: str | None
-    site: str | None
-    site_city: str | None
-    contacts: list[dict[str, Any]]
-    sources: list[dict[str, Any]]
-    facts_checked: str | None
-    title: str
-    summary: str
-    involves: str | None
-    # Shown in English because this language has no text yet.
-    untranslated: bool
-    # A text (English or a translation) that no qualified person has checked yet.
-    unreviewed: bool
-    # The language title, summary and "involves" are actually in (English when not translated).
-    text_lang: str
-
-
-REVISION_KEY = "revision"
-
-
-def bump_revision() -> None:
-    """Mark the catalog as changed, in the caller's transaction.
-
-    A fresh random token rather than a counter, so two changes committed at once can never
-    leave the same value behind; every process compares it on each request and rebuilds its
-    cached index when it differs.
-    """
-    info = db.session.get(CatalogInfo, REVISION_KEY)
-    if info is None:
-        info = CatalogInfo(key=REVISION_KEY)
-        db.session.add(info)
-    info.value = secrets.token_hex(8)
-
-
-def catalog_revision() -> str | None:
-    return db.session.scalar(select(CatalogInfo.value).where(CatalogInfo.key == REVISION_KEY))
-
-
-def catalog_index() -> CatalogIndex:
-    """Every listed trial's engine part (id, status, conditions, criteria), indexed by condition.
-
-    Language-free and built once per process until the catalog changes, so a request costs one
-    primary-key lookup. The texts a page shows are loaded only for the trials on that page
-    (see `localise_outcomes`).
-    """
-    revision = catalog_revision()
-    cached = current_app.extensions.get("catalog_index")
-    if cached is None or cached[0] != revision:
-        if cached is not None:
-            gc.unfreeze()
-        cached = (revision, _build_index())
-        current_app.extensions["catalog_index"] = cached
-        # Long-lived objects: keep the garbage collector from walking them on every collection.
-        gc.collect()
-        gc.freeze()
-    return cached[1]
-
-
-def _build_index() -> CatalogIndex:
-    listed = Trial.archived.is_(False)
-    trials = db.session.execute(
-        select(Trial.id, Trial.registry_id, Trial.status, Trial.conditions)
-        .where(listed).order_by(Trial.position, Trial.id)).all()
-    criteria: dict[int, list[CoreCriterion]] = defaultdict(list)
-    shared: dict[str, CoreCriterion] = {}
-    rows = db.session.execute(
-        select(Criterion.trial_id, Criterion.fact, Criterion.operator, Criterion.value)
-        .join(Trial, Trial.id == Criterion.trial_id).where(listed)
-        .order_by(Criterion.trial_id, Criterion.position))
-    for trial_id, fact, operator, value in rows:
-        # Identical rules (same fact, operator and value) share one object across trials.
-        key = json.dumps([fact, operator, value], sort_keys=True)
-        if key not in shared:
-            shared[key] = CoreCriterion(fact=fact, operator=Operator(operator), value=value or {}, description="")
-        criteria[trial_id].append(shared[key])
-    # Trials with the same rules share one tuple too, so a screening assesses it once.
-    rule_sets: dict[tuple[int, ...], tuple[CoreCriterion, ...]] = {}
-    specs = []
-    for trial_id, registry_id, status, conditions in trials:
-        rules = tuple(criteria[trial_id])
-        rules = rule_sets.setdefault(tuple(map(id, rules)), rules)
-        specs.append(TrialSpec(registry_id, status, tuple(conditions or ()), rules))
-    return CatalogIndex(specs)
-
-
-CARDS_KEPT = 2000
-
-
-def localise_outcomes(outcomes: list[TrialOutcome], lang: str) -> list[TrialOutcome]:
-    """The same outcomes, carrying the card and criterion wording in `lang` for display.
-
-    Cards are kept per process (the most recently shown ones, for the current catalog
-    revision), so a busy results page does not read the same trials again and again.
-    """
-    wanted = {o.trial.registry_id for o in outcomes}
-    if not wanted:
-        return []
-    revision = catalog_revision()
-    cards: OrderedDict[tuple[str, str], Any] = current_app.extensions.setdefault("trial_cards", OrderedDict())
-    if cards and next(iter(cards.values()))[0] != revision:
-        cards.clear()
-    missing = {rid for rid in wanted if (lang, rid) not in cards}
-    if missing:
-        rows = db.session.scalars(select(Trial).options(selectinload(Trial.criteria))
-                                  .where(Trial.registry_id.in_(missing)))
-        for trial in rows:
-            cards[(lang, trial.registry_id)] = (revision, _card_and_criteria(trial, lang))
-    shown = {}
-    for rid in wanted:
-        cards.move_to_end((lang, rid))
-        shown[rid] = cards[(lang, rid)][1]
-    while len(cards) > CARDS_KEPT:
-        cards.popitem(last=False)
-    localised_outcomes = []
-    for outcome in outcomes:
-        card, criteria = shown[outcome.trial.registry_id]
-        results = tuple(CriterionResult(criterion, result.outcome, result.unknown_because)
-                        for criterion, result in zip(criteria, outcome.assessment.results, strict=False))
-        trial = replace(outcome.trial, payload=card, criteria=criteria)
-        localised_outcomes.append(TrialOutcome(trial, Assessment(outcome.assessment.verdict, results)))
-    return localised_outcomes
-
-
-def _card_and_criteria(trial: Trial, lang: str) -> tuple[TrialCard, tuple[CoreCriterion, ...]]:
-    texts, card_fallback = localised(trial.texts, lang)
-    untranslated = card_fallback
-    fit = isolate_latin if lang in RIGHT_TO_LEFT else _same
-    criteria = []
-    for row in trial.criteria:
-        words, fallback = localised(row.texts, lang)
-        untranslated = untranslated or fallback
-        if_not_met = words.get("if_not_met")
-        criteria.append(CoreCriterion(
-            fact=row.fact, operator=Operator(row.operator), value=row.value or {},
-            description=fit(words.get("description", "")),
-            if_not_met=fit(if_not_met) if if_not_met else None,
-        ))
-    card = TrialCard(
-        registry_id=trial.registry_id, registry_url=trial.registry_url,
-        acronym=trial.acronym, official_title=trial.official_title, sponsor=trial.sponsor,
-        status=trial.status, status_verified=trial.status_verified,
-        registry_updated=trial.registry_updated, site=trial.site,
-        site_city=trial.site_city, contacts=trial.contacts or [], sources=trial.sources or [],
-        facts_checked=trial.facts_checked, title=fit(texts.get("title", trial.official_title)),
-        summary=fit(texts.get("summary", "")),
-        involves=fit(texts["involves"]) if texts.get("involves") else None,
-        unreviewed=unreviewed_text(texts),
-        text_lang=DEFAULT_LANGUAGE if card_fallback else lang,
-        untranslated=untranslated,
-    )
-    return card, tuple(criteria)
-
-
-@dataclass(frozen=True)
-class PageView:
-    slug: str
-    title: str
-    summary: str
-    body: str
-    sources: list[dict[str, Any]]
-    conditions: list[str]
-    untranslated: bool
-    unreviewed: bool
-    text_lang: str
-
-
-def _same(text: str) -> str:
-    return text
-
-
-def _page_view(page: EducationPage, lang: str) -> PageView:
-    texts, untranslated = localised(page.texts, lang)
-    fit = isolate_latin if lang in RIGHT_TO_LEFT and not untranslated else _same
-    return PageView(page.slug, fit(texts.get("title", page.slug)), fit(texts.get("summary", "")),
-                    texts.get("body", ""), page.sources or [], page.conditions or [], untranslated,
-                    unreviewed_text(texts),
-                    DEFAULT_LANGUAGE if untranslated else lang)
-
-
-def education_pages(lang: str) -> list[PageView]:
-    """Every education page in `lang`, kept per process until the catalog revision changes.
-
-    Each results page lists the pages that fit; reading every page's texts in every language
-    from the database on each request would be the heaviest part of a small catalog's page.
-    """
-    revision = catalog_revision()
-    cache = current_app.extensions.setdefault("education_pages", {})
-    cached = cache.get(lang)
-    if cached is None or cached[0] != revision:
-        pages = db.session.scalars(select(EducationPage).order_by(EducationPage.position, EducationPage.id))
-        cached = cache[lang] = (revision, [_page_view(p, lang) for p in pages])
-    return cached[1]
-
-
-def education_page(slug: str, lang: str) -> PageView | None:
-    page = db.session.scalar(select(EducationPage).where(EducationPage.slug == slug))
-    return _page_view(page, lang) if page else None
-
-
-def pages_for_answers(answers: Answers, lang: str) -> list[PageView]:
-    """The pages that fit the answers: those about a condition the person chose first, then
-    the pages for everyone."""
-    chosen = set(chosen_conditions(answers))
-    fitting = [p for p in education_pages(lang) if relates_to(p.conditions, answers)]
-    specific = [p for p in fitting if chosen.intersection(p.conditions)]
-    return specific + [p for p in fitting if not chosen.intersection(p.conditions)]

@@ -9,11 +9,12 @@ would need to check. Unknown always carries why, so the page can say it plainly.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .facts import Granularity, fact_spec
+from . import units
+from .facts import FactSpec, Granularity
 from .questions import NOT_SURE
 
 
@@ -38,6 +39,8 @@ class Unknown(enum.Enum):
     # The answer is right at a limit ("about 6 months" against "more than 6 months", or the
     # calendar month on a window's edge), so it could fall either side.
     AT_LIMIT = "at_limit"
+    # The study's registry text has lines staff have not gone through yet.
+    UNTRIAGED = "untriaged"
 
 
 class Verdict(enum.Enum):
@@ -53,7 +56,8 @@ class Operator(enum.Enum):
     ONE_OF = "one_of"
     # A number inside [min, max] is met; inside the wider [check_min, check_max] band it is
     # unknown (sources disagree on the limit); outside both it is not met. A missing bound
-    # means no limit.
+    # means no limit; "unit" says what the limits are in (converted to the fact's unit);
+    # "min_inclusive"/"max_inclusive" (true by default) say whether a bound itself is allowed.
     BETWEEN = "between"
     # Nothing a person can answer decides it; always unknown.
     STUDY_TEAM_CHECKS = "study_team_checks"
@@ -61,6 +65,10 @@ class Operator(enum.Enum):
 
 class InvalidCriterion(ValueError):
     pass
+
+
+BOUNDS = ("min", "max", "check_min", "check_max")
+ONE_OF_LISTS = ("met", "check", "edge")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,18 +79,46 @@ class Criterion:
     description: str
     # Shown when the criterion is not met: what the person could do about it, if anything.
     if_not_met: str | None = None
+    # The fact it reads, as the catalog declares it (kind, unit, lab value).
+    spec: FactSpec | None = field(default=None, compare=False)
     _met: frozenset[str] = field(init=False, repr=False, compare=False)
     _check: frozenset[str] = field(init=False, repr=False, compare=False)
     _edge: frozenset[str] = field(init=False, repr=False, compare=False)
-    _spec: Any = field(init=False, repr=False, compare=False)
+    # Limits in the fact's own unit: (min, max, check_min, check_max, min_inclusive, max_inclusive).
+    _bounds: tuple[Any, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        validate_criterion(self.fact, self.operator, self.value)
-        # Worked out once here rather than on every evaluation (a catalog may hold 10,000s).
+        validate_criterion(self.spec, self.operator, self.value, fact=self.fact)
+        # Worked out once here rather than on every evaluation (a catalog may hold 100,000s).
         object.__setattr__(self, "_met", frozenset(self.value.get("met", ())))
         object.__setattr__(self, "_check", frozenset(self.value.get("check", ())))
         object.__setattr__(self, "_edge", frozenset(self.value.get("edge", ())))
-        object.__setattr__(self, "_spec", fact_spec(self.fact) if self.fact else None)
+        bounds: tuple[Any, ...] = ()
+        if self.operator is Operator.BETWEEN:
+            canonical = self.spec.unit if self.spec else None
+            unit = self.value.get("unit")
+            converted = [None if self.value.get(k) is None
+                         else units.to_canonical(self.value[k], unit, canonical) for k in BOUNDS]
+            bounds = (*converted, self.value.get("min_inclusive", True), self.value.get("max_inclusive", True))
+        object.__setattr__(self, "_bounds", bounds)
+
+    @property
+    def untriaged(self) -> bool:
+        return self.operator is Operator.STUDY_TEAM_CHECKS and bool(self.value.get("untriaged"))
+
+    @property
+    def team_lines(self) -> bool:
+        return self.operator is Operator.STUDY_TEAM_CHECKS and bool(self.value.get("team_lines"))
+
+
+def untriaged_rule(count: int) -> Criterion:
+    """Stands for registry lines staff have not gone through: the study is at best "check"."""
+    return Criterion(None, Operator.STUDY_TEAM_CHECKS, {"untriaged": count}, "")
+
+
+def team_lines_rule(count: int) -> Criterion:
+    """Stands for registry lines staff left to the study team: the study is at best "check"."""
+    return Criterion(None, Operator.STUDY_TEAM_CHECKS, {"team_lines": count}, "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,44 +134,73 @@ class Assessment:
     results: tuple[CriterionResult, ...] = field(default_factory=tuple)
 
 
-def validate_criterion(fact: str | None, operator: Operator, value: Mapping[str, Any]) -> None:
-    """Reject a criterion the engine could not evaluate, with a message naming the problem."""
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and units.finite(value)
+
+
+def validate_criterion(spec: FactSpec | None, operator: Operator, value: Mapping[str, Any],
+                       fact: str | None = None, answers: Collection[str] | None = None) -> None:
+    """Reject a criterion the engine could not evaluate, with a message naming the problem.
+
+    `spec` is the fact it reads; `answers`, for a choice fact, the answers a question can give:
+    a value no question can produce ("boston" as a condition) is refused.
+    """
     if not isinstance(operator, Operator):
         raise InvalidCriterion(f"unknown operator {operator!r}")
+    if not isinstance(value, Mapping):
+        raise InvalidCriterion("value must be an object")
     if operator is Operator.STUDY_TEAM_CHECKS:
+        unexpected = set(value) - {"untriaged", "team_lines"}
+        if unexpected:
+            raise InvalidCriterion(f"unexpected keys in value: {sorted(unexpected)}")
         return
     if fact is None:
         raise InvalidCriterion(f"operator {operator.value} needs a fact")
-    try:
-        spec = fact_spec(fact)
-    except ValueError as error:
-        raise InvalidCriterion(str(error)) from None
-    if not isinstance(value, Mapping):
-        raise InvalidCriterion("value must be an object")
+    if spec is None:
+        raise InvalidCriterion(f"unknown fact {fact!r}")
     if operator is Operator.ONE_OF:
-        if spec.kind != "choices":
+        if spec.kind != "choice":
             raise InvalidCriterion(f"one_of needs a choice fact, {fact} is a {spec.kind}")
-        lists = ("met", "check", "edge")
-        for key in lists:
+        for key in ONE_OF_LISTS:
             items = value.get(key, [])
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
                 raise InvalidCriterion(f"value.{key} must be a list of answer values")
         if not value.get("met"):
             raise InvalidCriterion("value.met must list at least one answer")
-        listed = [answer for key in lists for answer in value.get(key, [])]
+        listed = [answer for key in ONE_OF_LISTS for answer in value.get(key, [])]
         if len(listed) != len(set(listed)):
             raise InvalidCriterion("an answer can be in only one of met, check and edge")
-        unexpected = set(value) - set(lists)
+        unexpected = set(value) - set(ONE_OF_LISTS)
         if unexpected:
             raise InvalidCriterion(f"unexpected keys in value: {sorted(unexpected)}")
+        if answers is not None:
+            unknown = sorted(set(listed) - set(answers))
+            if unknown:
+                raise InvalidCriterion(
+                    f"no question can give {', '.join(map(repr, unknown))} for {fact}; "
+                    f"its answers are {', '.join(sorted(answers))}")
         return
     if operator is Operator.BETWEEN:
-        if spec.kind != "number":
+        if not spec.is_number:
             raise InvalidCriterion(f"between needs a number fact, {fact} is a {spec.kind}")
-        bounds = {k: value.get(k) for k in ("min", "max", "check_min", "check_max")}
-        for key, bound in bounds.items():
-            if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int)):
-                raise InvalidCriterion(f"value.{key} must be a whole number or empty")
+        allowed = {"unit", "min_inclusive", "max_inclusive", *BOUNDS}
+        unexpected = set(value) - allowed
+        if unexpected:
+            raise InvalidCriterion(f"unexpected keys in value: {sorted(unexpected)}")
+        for key in BOUNDS:
+            bound = value.get(key)
+            if bound is not None and not _is_number(bound):
+                raise InvalidCriterion(f"value.{key} must be a number or empty")
+        for key in ("min_inclusive", "max_inclusive"):
+            if key in value and not isinstance(value[key], bool):
+                raise InvalidCriterion(f"value.{key} must be true or false")
+        unit = value.get("unit")
+        accepted = units.CANONICAL.get(spec.unit or "", (spec.unit,))
+        if unit is not None and unit not in accepted:
+            raise InvalidCriterion(f"value.unit must be one of {', '.join(accepted)} for {fact}")
+        canonical = spec.unit
+        bounds = {k: None if value.get(k) is None else units.to_canonical(value[k], unit, canonical)
+                  for k in BOUNDS}
         low, high = bounds["min"], bounds["max"]
         if low is not None and high is not None and low > high:
             raise InvalidCriterion("value.min is above value.max")
@@ -143,16 +208,27 @@ def validate_criterion(fact: str | None, operator: Operator, value: Mapping[str,
             raise InvalidCriterion("value.check_min must be at or below value.min")
         if bounds["check_max"] is not None and (high is None or bounds["check_max"] < high):
             raise InvalidCriterion("value.check_max must be at or above value.max")
-        unexpected = set(value) - set(bounds)
-        if unexpected:
-            raise InvalidCriterion(f"unexpected keys in value: {sorted(unexpected)}")
+        for key in ("min", "max"):
+            if spec.lowest is not None and spec.highest is not None and bounds[key] is not None:
+                if not (spec.lowest - 1 <= bounds[key] <= spec.highest + 1):
+                    raise InvalidCriterion(
+                        f"value.{key} is outside what a person can answer for {fact} "
+                        f"({_plain(spec.lowest)} to {_plain(spec.highest)} {spec.unit or ''})".rstrip())
+
+
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+_MISSING = object()
 
 
 def evaluate(criterion: Criterion, facts: Mapping[str, Any]) -> CriterionResult:
     if criterion.operator is Operator.STUDY_TEAM_CHECKS:
-        return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.STUDY_TEAM_CHECKS)
+        because = Unknown.UNTRIAGED if criterion.untriaged else Unknown.STUDY_TEAM_CHECKS
+        return CriterionResult(criterion, Outcome.UNKNOWN, because)
     answer = facts.get(criterion.fact, _MISSING)
-    if answer is _MISSING:
+    if answer is _MISSING or answer is None:
         return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.NOT_ASKED)
     if answer == NOT_SURE:
         return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.NOT_SURE)
@@ -160,13 +236,10 @@ def evaluate(criterion: Criterion, facts: Mapping[str, Any]) -> CriterionResult:
         result = _one_of(criterion, answer)
     else:
         result = _between(criterion, answer)
-    if result.outcome is Outcome.MET and not criterion._spec.answer_can_confirm:
+    if result.outcome is Outcome.MET and criterion.spec is not None and criterion.spec.lab_value:
         # Only the study team's test can confirm this; an answer can only rule it out.
         return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.LAB_TEST)
     return result
-
-
-_MISSING = object()
 
 
 def _one_of(criterion: Criterion, answer: Any) -> CriterionResult:
@@ -183,25 +256,77 @@ def _one_of(criterion: Criterion, answer: Any) -> CriterionResult:
     return CriterionResult(criterion, Outcome.NOT_MET)
 
 
-def _between(criterion: Criterion, number: int) -> CriterionResult:
-    value = criterion.value
-    low, high = value.get("min"), value.get("max")
-    check_low = value.get("check_min", low)
-    check_high = value.get("check_max", high)
+def _contains(a: float, b: float, point: bool, low: float | None, high: float | None,
+              low_in: bool, high_in: bool) -> bool:
+    """Whether every value the person may mean, a point or the span (a, b), is within the limits."""
+    if point:
+        return ((low is None or a > low or (a == low and low_in))
+                and (high is None or a < high or (a == high and high_in)))
+    return (low is None or a >= low) and (high is None or b <= high)
+
+
+def _touches(a: float, b: float, point: bool, low: float | None, high: float | None,
+             low_in: bool, high_in: bool) -> bool:
+    """Whether some value the person may mean is within the limits."""
+    if point:
+        return _contains(a, b, True, low, high, low_in, high_in)
+    return (low is None or b > low) and (high is None or a < high)
+
+
+def _between(criterion: Criterion, number: float) -> CriterionResult:
+    low, high, check_low, check_high, low_in, high_in = criterion._bounds
     check_low = low if check_low is None else check_low
     check_high = high if check_high is None else check_high
-
-    def inside(lo: int | None, hi: int | None) -> bool:
-        return (lo is None or number >= lo) and (hi is None or number <= hi)
-
-    if inside(low, high):
-        on_edge = number == high or (low is not None and low > 0 and number == low)
-        if criterion._spec.granularity is Granularity.CALENDAR_MONTH and on_edge:
-            return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.AT_LIMIT)
+    spec = criterion.spec
+    if spec is not None and spec.granularity is Granularity.CALENDAR_MONTH:
+        # n whole calendar months since a month-and-year: really between n - 1 and n + 1
+        # months (never below 0), so the month on a limit's edge may fall either side.
+        if number <= 0:
+            a, b, point = 0.0, 1.0, False
+            if _contains(0, 0, True, low, high, low_in, high_in) and (high is None or high >= 1):
+                return CriterionResult(criterion, Outcome.MET)
+        else:
+            a, b, point = number - 1, number + 1, False
+    else:
+        a = b = number
+        point = True
+    if _contains(a, b, point, low, high, low_in, high_in):
         return CriterionResult(criterion, Outcome.MET)
-    if inside(check_low, check_high):
+    if not point and _touches(a, b, point, low, high, low_in, high_in):
+        return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.AT_LIMIT)
+    if (check_low, check_high) != (low, high) and _touches(a, b, point, check_low, check_high, True, True):
         return CriterionResult(criterion, Outcome.UNKNOWN, Unknown.DISPUTED_LIMIT)
     return CriterionResult(criterion, Outcome.NOT_MET)
+
+
+def possible_outcomes(criterion: Criterion, answers: Collection[str] = ()) -> frozenset[Outcome]:
+    """The outcomes some answer could give this criterion ("not sure" always gives unknown).
+
+    `answers`: for a choice fact, the answers a question can give. Worked out once per catalog
+    so the questionnaire can skip questions whose answer could not change a verdict.
+    """
+    found = {Outcome.UNKNOWN}
+    if criterion.operator is Operator.STUDY_TEAM_CHECKS:
+        return frozenset(found)
+    if criterion.operator is Operator.ONE_OF:
+        for answer in answers:
+            found.add(evaluate(criterion, {criterion.fact: frozenset({answer})}).outcome)
+        return frozenset(found)
+    spec = criterion.spec
+    lowest = spec.lowest if spec and spec.lowest is not None else -1e9
+    highest = spec.highest if spec and spec.highest is not None else 1e9
+    points = {lowest, highest}
+    for bound in criterion._bounds[:4]:
+        if bound is not None:
+            for step in (-2, -1, -0.05, 0, 0.05, 1, 2):
+                points.add(bound + step)
+                points.add(round(bound) + step)
+    for point in points:
+        if lowest <= point <= highest:
+            if spec is not None and spec.granularity is Granularity.CALENDAR_MONTH:
+                point = max(0, round(point))
+            found.add(evaluate(criterion, {criterion.fact: point}).outcome)
+    return frozenset(found)
 
 
 def assess(criteria: Sequence[Criterion], facts: Mapping[str, Any]) -> Assessment:
@@ -210,11 +335,10 @@ def assess(criteria: Sequence[Criterion], facts: Mapping[str, Any]) -> Assessmen
 
 
 class Assessor:
-    """Assesses many trials for one person, working out each distinct rule only once.
+    """Assesses trials for one person, working out each distinct rule only once.
 
     A criterion's outcome depends only on the person's facts, so trials that share a rule
-    object (or a whole list of them) share its result. Catalog indexes share identical
-    criteria and criteria lists between trials, which makes large catalogs cheap to screen.
+    object (or a whole list of them) share its result.
     """
 
     def __init__(self, facts: Mapping[str, Any]):
@@ -235,18 +359,9 @@ class Assessor:
         assessment = self._assessments.get(id(criteria))
         if assessment is not None:
             return assessment
-        # The same rule as verdict_for, written out: this loop runs once per trial listed.
-        results, unmet, unknown = [], False, False
-        memo = self._results
-        for criterion in criteria:
-            result = memo.get(id(criterion)) or self.evaluate(criterion)
-            if result.outcome is Outcome.NOT_MET:
-                unmet = True
-            elif result.outcome is Outcome.UNKNOWN:
-                unknown = True
-            results.append(result)
-        verdict = Verdict.UNLIKELY if unmet else Verdict.CHECK if unknown or not results else Verdict.FIT
-        assessment = self._assessments[id(criteria)] = Assessment(verdict, tuple(results))
+        results = tuple(self.evaluate(c) for c in criteria)
+        assessment = self._assessments[id(criteria)] = Assessment(
+            verdict_for(r.outcome for r in results), results)
         self._seen.append(criteria)
         return assessment
 

@@ -1,29 +1,44 @@
-"""Match one person's answers against the listed trials and education pages.
+"""Match one person's facts against the listed trials, and decide which questions still matter.
 
-Groups the trials the way the results page shows them: recruiting trials by verdict,
-then the trials not recruiting now, with trials unrelated to every chosen condition set
-apart (counted, listed only on request).
+The catalog index is built once per catalog revision. It keeps, for every distinct rule, the set
+of trials that hold it, as a bitset over trial positions (a Python int: bit i is the trial at
+catalog position i). A screening works each distinct rule out once for the person and derives
+every trial's verdict by set operations: a trial is *probably not* when any of its rules is not
+met, *may be a fit* when all are met, and *might be* otherwise. Only the trials on the page are
+then assessed rule by rule, for their reasons.
+
+The same sets tell which questions can still change a verdict: a question is worth asking
+while some listed trial that is not yet ruled out has a rule on one of its facts that an answer
+could leave unmet, or could meet where the trial might still be a fit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from .dates import YearMonth, whole_months_between
-from .engine import Assessment, Assessor, Criterion, Outcome, Verdict
-from .facts import derive_facts
-from .questions import NOT_SURE, Answers, chosen_conditions
+from .engine import (Assessment, Assessor, Criterion, Outcome, Verdict, evaluate, possible_outcomes,
+                     team_lines_rule, untriaged_rule)
+from .facts import AGE_YEARS
+from .questions import NOT_SURE
 
 # Registry statuses under which a trial is taking people now (ClinicalTrials.gov API v2).
 RECRUITING_STATUSES = frozenset({"RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION"})
 
 ANY_CONDITION = "any"
-AGE_FACT = "age_years"
 ADULT_AGE = 18
 STALE_AFTER_MONTHS = 6
+# Results groups, in the order the page shows them.
+GROUPS = ("fit", "check", "unlikely", "closed")
+# Distinct answers whose rule outcomes each process keeps per fact (ages, HbA1c values ...).
+FACT_CACHE_SIZE = 512
+
+UNTRIAGED = untriaged_rule(1)
+TEAM_LINES = team_lines_rule(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +55,12 @@ class TrialSpec:
         return self.status in RECRUITING_STATUSES
 
 
+def with_line_rules(criteria: Sequence[Criterion], untriaged: int, team_lines: int) -> tuple[Criterion, ...]:
+    """A trial's criteria, then one rule for the registry lines staff left to the study team and
+    one for those nobody has gone through yet: either keeps it from "may be a fit"."""
+    return (*criteria, *((TEAM_LINES,) if team_lines else ()), *((UNTRIAGED,) if untriaged else ()))
+
+
 @dataclass(frozen=True, slots=True)
 class TrialOutcome:
     trial: TrialSpec
@@ -50,30 +71,152 @@ class TrialOutcome:
         return self.assessment.verdict
 
 
-@dataclass
-class Screening:
-    by_verdict: dict[Verdict, list[TrialOutcome]] = field(
-        default_factory=lambda: {v: [] for v in Verdict}
-    )
-    not_recruiting: list[TrialOutcome] = field(default_factory=list)
-    # Trials about none of the chosen conditions: counted, not assessed unless asked for.
-    unrelated_count: int = 0
-    # For a person under 18: how the listed studies' age criteria treat their age.
-    young_person: AgeLimits | None = None
-    asks_about_travel_help: bool = False
+def bits_of(positions: Iterable[int]) -> int:
+    bits = 0
+    for position in positions:
+        bits |= 1 << position
+    return bits
 
-    @property
-    def under_18(self) -> bool:
-        return self.young_person is not None
 
-    @property
-    def listed(self) -> list[TrialOutcome]:
-        return [o for v in Verdict for o in self.by_verdict[v]] + self.not_recruiting
+def positions_of(bits: int, start: int = 0, stop: int | None = None) -> list[int]:
+    """The positions of the set bits, lowest first, from the start-th to before the stop-th."""
+    found, seen = [], 0
+    while bits and (stop is None or seen < stop):
+        lowest = bits & -bits
+        if seen >= start:
+            found.append(lowest.bit_length() - 1)
+        bits ^= lowest
+        seen += 1
+    return found
 
-    @property
-    def nothing_fits(self) -> bool:
-        """No related trial is open and possibly a fit."""
-        return not (self.by_verdict[Verdict.FIT] or self.by_verdict[Verdict.CHECK])
+
+class _Rule:
+    __slots__ = ("criterion", "studies", "outcomes")
+
+    def __init__(self, criterion: Criterion):
+        self.criterion = criterion
+        self.studies = 0
+        self.outcomes: frozenset[Outcome] = frozenset()
+
+
+class CatalogIndex:
+    """The listed trials in catalog order, with bitsets per rule, fact and condition.
+
+    `answers`: for each choice fact, the answers a question can give (to work out which
+    outcomes each rule allows); built from the question bank.
+    """
+
+    def __init__(self, trials: Sequence[TrialSpec], answers: Mapping[str, Collection[str]] | None = None):
+        self.trials = list(trials)
+        self.size = len(self.trials)
+        self.all = (1 << self.size) - 1
+        self.position = {t.registry_id: i for i, t in enumerate(self.trials)}
+        rules: dict[int, _Rule] = {}
+        by_key: dict[tuple[Any, ...], _Rule] = {}
+        self.by_condition: dict[str, int] = {}
+        recruiting = no_criteria = 0
+        for position, trial in enumerate(self.trials):
+            bit = 1 << position
+            if trial.recruiting:
+                recruiting |= bit
+            if not trial.criteria:
+                no_criteria |= bit
+            for tag in set(trial.conditions):
+                self.by_condition[tag] = self.by_condition.get(tag, 0) | bit
+            for criterion in trial.criteria:
+                # Identical rules (same fact, operator and value) are one rule.
+                rule = rules.get(id(criterion))
+                if rule is None:
+                    key = (criterion.fact, criterion.operator, _frozen(criterion.value))
+                    rule = by_key.get(key)
+                    if rule is None:
+                        rule = by_key[key] = _Rule(criterion)
+                    rules[id(criterion)] = rule
+                rule.studies |= bit
+        self.recruiting = recruiting
+        self.any_condition = self.by_condition.get(ANY_CONDITION, 0)
+        self.by_fact: dict[str | None, list[_Rule]] = {}
+        self.fact_studies: dict[str, int] = {}
+        self.can_rule_out: dict[str, int] = {}
+        self.can_confirm: dict[str, int] = {}
+        always_unknown, cannot_fit = no_criteria, no_criteria
+        answers = answers or {}
+        for rule in by_key.values():
+            fact = rule.criterion.fact
+            rule.outcomes = possible_outcomes(rule.criterion, answers.get(fact or "", ()))
+            if Outcome.MET not in rule.outcomes:
+                cannot_fit |= rule.studies
+            if fact is None:
+                always_unknown |= rule.studies
+                continue
+            self.by_fact.setdefault(fact, []).append(rule)
+            self.fact_studies[fact] = self.fact_studies.get(fact, 0) | rule.studies
+            if Outcome.NOT_MET in rule.outcomes:
+                self.can_rule_out[fact] = self.can_rule_out.get(fact, 0) | rule.studies
+            if Outcome.MET in rule.outcomes:
+                self.can_confirm[fact] = self.can_confirm.get(fact, 0) | rule.studies
+        self.always_unknown = always_unknown
+        self.cannot_fit = cannot_fit
+        self.rule_count = len(by_key)
+        self._cache: dict[str, OrderedDict[Any, tuple[int, int]]] = {}
+
+    def __len__(self) -> int:
+        return self.size
+
+    def bits_for(self, registry_ids: Iterable[str]) -> int:
+        return bits_of(self.position[r] for r in registry_ids if r in self.position)
+
+    def related(self, conditions: Collection[str] | None) -> int:
+        """Trials about any condition the person chose; "not sure" (or no answer yet): all."""
+        if conditions is None or NOT_SURE in conditions:
+            return self.all
+        bits = self.any_condition
+        for tag in conditions:
+            bits |= self.by_condition.get(tag, 0)
+        return bits
+
+    def fact_bits(self, fact: str, value: Any) -> tuple[int, int]:
+        """(trials with a rule on `fact` this value leaves unmet, trials it leaves unknown)."""
+        cache = self._cache.setdefault(fact, OrderedDict())
+        key = value if not isinstance(value, list) else frozenset(value)
+        found = cache.get(key)
+        if found is not None:
+            cache.move_to_end(key)
+            return found
+        unmet = unknown = 0
+        facts = {fact: value}
+        for rule in self.by_fact.get(fact, ()):
+            outcome = evaluate(rule.criterion, facts).outcome
+            if outcome is Outcome.NOT_MET:
+                unmet |= rule.studies
+            elif outcome is Outcome.UNKNOWN:
+                unknown |= rule.studies
+        found = cache[key] = (unmet, unknown)
+        if len(cache) > FACT_CACHE_SIZE:
+            cache.popitem(last=False)
+        return found
+
+    def decided(self, facts: Mapping[str, Any]) -> tuple[int, int, int]:
+        """(trials some answer rules out, trials an answer leaves unknown, trials some unasked
+        fact leaves unknown), for the facts a person has given so far."""
+        unmet = answered_unknown = 0
+        unasked = self.always_unknown
+        for fact, studies in self.fact_studies.items():
+            if fact in facts and facts[fact] is not None:
+                u, k = self.fact_bits(fact, facts[fact])
+                unmet |= u
+                answered_unknown |= k
+            else:
+                unasked |= studies
+        return unmet, answered_unknown, unasked
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,77 +233,116 @@ class AgeLimits:
         return self.ruled_out > 0 and not (self.unknown or self.taking)
 
 
-def age_limits(outcomes: Sequence[TrialOutcome]) -> AgeLimits:
-    counts = {Outcome.NOT_MET: 0, Outcome.UNKNOWN: 0, Outcome.MET: 0}
-    for outcome in outcomes:
-        found = [r.outcome for r in outcome.assessment.results if r.criterion.fact == AGE_FACT]
-        decided = (Outcome.NOT_MET if Outcome.NOT_MET in found else
-                   Outcome.MET if found and all(o is Outcome.MET for o in found) else Outcome.UNKNOWN)
-        counts[decided] += 1
-    return AgeLimits(counts[Outcome.NOT_MET], counts[Outcome.UNKNOWN], counts[Outcome.MET])
+@dataclass
+class Screening:
+    index: CatalogIndex
+    facts: Mapping[str, Any]
+    # Bitsets of the listed trials in each results group.
+    groups: dict[str, int]
+    verdicts: dict[Verdict, int]
+    # Trials about none of the chosen conditions: counted, not shown unless asked for.
+    unrelated_count: int = 0
+    # For a person under 18: how the listed studies' age criteria treat their age.
+    young_person: AgeLimits | None = None
+    _assessor: Assessor | None = field(default=None, repr=False)
+
+    def count(self, group: str) -> int:
+        return self.groups[group].bit_count()
+
+    @property
+    def listed_count(self) -> int:
+        return sum(self.count(group) for group in GROUPS)
+
+    @property
+    def nothing_fits(self) -> bool:
+        """No related trial is open and possibly a fit."""
+        return not (self.groups["fit"] or self.groups["check"])
+
+    @property
+    def under_18(self) -> bool:
+        return self.young_person is not None
+
+    def verdict_at(self, position: int) -> Verdict:
+        bit = 1 << position
+        return next(v for v, bits in self.verdicts.items() if bits & bit)
+
+    def outcomes(self, group: str, start: int = 0, stop: int | None = None) -> list[TrialOutcome]:
+        """The group's trials from the start-th to before the stop-th, each with its reasons."""
+        assessor = self._assessor or Assessor(self.facts)
+        self._assessor = assessor
+        return [TrialOutcome(self.index.trials[p], assessor.assess(self.index.trials[p].criteria))
+                for p in positions_of(self.groups[group], start, stop)]
+
+    @property
+    def listed(self) -> list[TrialOutcome]:
+        return [o for group in GROUPS for o in self.outcomes(group)]
 
 
-def relates_to(item_conditions: Sequence[str], answers: Answers) -> bool:
+def screen(index: CatalogIndex, facts: Mapping[str, Any], conditions: Collection[str] | None,
+           include_unrelated: bool = False, scope: int | None = None) -> Screening:
+    """Group the listed trials for one person's facts. `scope`: a share link's trials (bits)."""
+    scope = index.all if scope is None else scope & index.all
+    listed = scope if include_unrelated else index.related(conditions) & scope
+    unmet, answered_unknown, unasked = index.decided(facts)
+    unknown = answered_unknown | unasked
+    verdicts = {
+        Verdict.UNLIKELY: listed & unmet,
+        Verdict.CHECK: listed & ~unmet & unknown,
+        Verdict.FIT: listed & ~unmet & ~unknown,
+    }
+    groups = {
+        "fit": verdicts[Verdict.FIT] & index.recruiting,
+        "check": verdicts[Verdict.CHECK] & index.recruiting,
+        "unlikely": verdicts[Verdict.UNLIKELY] & index.recruiting,
+        "closed": listed & ~index.recruiting,
+    }
+    screening = Screening(index, facts, groups, verdicts,
+                          unrelated_count=scope.bit_count() - listed.bit_count())
+    age = facts.get(AGE_YEARS)
+    if isinstance(age, int) and not isinstance(age, bool) and age < ADULT_AGE:
+        screening.young_person = _age_limits(index, age, listed)
+    return screening
+
+
+def _age_limits(index: CatalogIndex, age: int, listed: int) -> AgeLimits:
+    unmet, unknown = index.fact_bits(AGE_YEARS, age)
+    with_age_rule = index.fact_studies.get(AGE_YEARS, 0)
+    ruled_out = listed & unmet
+    unsure = listed & ~unmet & (unknown | ~with_age_rule)
+    taking = listed & ~unmet & ~unsure
+    return AgeLimits(ruled_out.bit_count(), unsure.bit_count(), taking.bit_count())
+
+
+def open_facts(index: CatalogIndex, facts: Mapping[str, Any], conditions: Collection[str] | None,
+               scope: int | None = None) -> set[str]:
+    """The facts not yet given whose answer could still change a listed trial's verdict.
+
+    A trial already ruled out keeps no question open; a trial that can no longer be a fit
+    (a rule only the study team can check, an answer it must weigh) keeps open only questions
+    that could rule it out.
+    """
+    scope = index.all if scope is None else scope & index.all
+    listed = index.related(conditions) & scope
+    unmet, answered_unknown, _ = index.decided(facts)
+    candidates = listed & ~unmet
+    may_fit = candidates & ~index.cannot_fit & ~answered_unknown
+    found = set()
+    for fact in index.fact_studies:
+        if fact in facts and facts[fact] is not None:
+            continue
+        if candidates & index.can_rule_out.get(fact, 0) or may_fit & index.can_confirm.get(fact, 0):
+            found.add(fact)
+    return found
+
+
+def relates_to(item_conditions: Sequence[str], chosen: Collection[str]) -> bool:
     """Whether a trial or page concerns any condition the person chose.
 
     "Not sure" relates to everything: the person may have any of them.
     """
-    chosen = set(chosen_conditions(answers))
     if ANY_CONDITION in item_conditions or NOT_SURE in chosen:
         return True
-    return bool(chosen.intersection(item_conditions))
-
-
-class CatalogIndex:
-    """The listed trials in catalog order, indexed by condition tag.
-
-    Built once per catalog change, so a screening visits only the trials related to the
-    person's conditions instead of every trial in the catalog.
-    """
-
-    def __init__(self, trials: Sequence[TrialSpec]):
-        self.trials = list(trials)
-        self._by_tag: dict[str, list[int]] = {}
-        for position, trial in enumerate(self.trials):
-            for tag in set(trial.conditions):
-                self._by_tag.setdefault(tag, []).append(position)
-
-    def __len__(self) -> int:
-        return len(self.trials)
-
-    def related(self, answers: Answers) -> list[TrialSpec]:
-        chosen = set(chosen_conditions(answers))
-        if NOT_SURE in chosen:
-            return self.trials
-        positions: set[int] = set(self._by_tag.get(ANY_CONDITION, ()))
-        for tag in chosen:
-            positions.update(self._by_tag.get(tag, ()))
-        return [self.trials[p] for p in sorted(positions)]
-
-    def restricted_to(self, registry_ids: set[str]) -> "CatalogIndex":
-        return CatalogIndex([t for t in self.trials if t.registry_id in registry_ids])
-
-
-def screen(
-    trials: CatalogIndex | Sequence[TrialSpec], answers: Answers, today: date,
-    include_unrelated: bool = False,
-) -> Screening:
-    index = trials if isinstance(trials, CatalogIndex) else CatalogIndex(trials)
-    assessor = Assessor(derive_facts(answers, today))
-    screening = Screening()
-    considered = index.trials if include_unrelated else index.related(answers)
-    screening.unrelated_count = len(index) - len(considered)
-    for trial in considered:
-        outcome = TrialOutcome(trial, assessor.assess(trial.criteria))
-        if trial.recruiting:
-            screening.by_verdict[outcome.verdict].append(outcome)
-        else:
-            screening.not_recruiting.append(outcome)
-    age = answers.get("age")
-    if isinstance(age, int) and age < ADULT_AGE:
-        screening.young_person = age_limits(screening.listed)
-    screening.asks_about_travel_help = answers.get("travel_charleston") in ("no", NOT_SURE)
-    return screening
+    return not set(chosen).isdisjoint(item_conditions)
 
 
 def status_is_stale(verified: str | None, today: date) -> bool:

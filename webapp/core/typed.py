@@ -31,3 +31,23 @@ def whole_number(text: str) -> int | None:
     if not digits or len(digits) > LONGEST_NUMBER or not (digits.isascii() and digits.isdigit()):
         return None
     return int(digits)
+
+
+# The decimal separators people type: a point, a comma, and the Arabic decimal separator (٫).
+DECIMAL_SEPARATORS = (",", "\u066b")
+
+
+def decimal_number(text: str) -> float | None:
+    """A number with an optional decimal part ("7.2", "7,2", "٧٫٢"), or None when it is not one."""
+    digits = plain_digits(text)
+    for separator in DECIMAL_SEPARATORS:
+        digits = digits.replace(separator, ".")
+    whole, point, fraction = digits.partition(".")
+    if (not whole and not fraction) or len(digits) > LONGEST_NUMBER or "." in fraction:
+        return None
+    if not ((whole.isascii() and whole.isdigit()) or whole == "") or not (
+            fraction == "" or (fraction.isascii() and fraction.isdigit())):
+        return None
+    if point and not fraction and not whole:
+        return None
+    return float((whole or "0") + ("." + fraction if fraction else ""))

@@ -1,4 +1,4 @@
-"""Keeps a person's answers in the signed session cookie, and nowhere else."""
+"""Keeps a person's answers in the session cookie, and nowhere else."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import session
 
-from ..core.questions import QUESTIONS_BY_ID, relevant_answers
+from ..core.questions import Bank
 
 SESSION_KEY = "answers"
 # Which share link this screening came through, and whether it has been counted yet.
@@ -15,16 +15,10 @@ LINK_KEY = "link"
 COUNTED_KEYS = ("counted_start", "counted_finish")
 
 
-def current_answers() -> dict[str, Any]:
-    stored = session.get(SESSION_KEY)
-    if not isinstance(stored, dict):
-        return {}
-    # Keep only well-formed answers to questions that still exist and still apply.
-    usable = {
-        key: value for key, value in stored.items()
-        if key in QUESTIONS_BY_ID and QUESTIONS_BY_ID[key].accepts(value)
-    }
-    return relevant_answers(usable)
+def current_answers(bank: Bank) -> dict[str, Any]:
+    """Well-formed answers to questions that still exist and still apply (a cookie is never
+    trusted: it may be old, or tampered with)."""
+    return bank.relevant_answers(bank.usable_answers(session.get(SESSION_KEY)))
 
 
 def save_answers(answers: dict[str, Any]) -> None:

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_skeleton, get_date_format, get_month_names
 from babel.lists import format_list
-from flask_babel import format_number, get_locale, gettext, lazy_gettext as _l, ngettext
+from flask_babel import format_decimal, format_number, get_locale, gettext, lazy_gettext as _l, ngettext
 
 from ..bidi import isolate_latin
+from ..catalog.snapshot import ConditionText, QuestionText
 from ..core.dates import YearMonth
 from ..core.engine import CriterionResult, Outcome, Unknown, Verdict
-from ..core.screening import Screening, TrialOutcome
-from ..core.facts import FACT_SPECS
-from ..core.questions import NOT_SURE, QUESTIONS_BY_ID, Kind, Question
+from ..core.questions import NOT_SURE, Bank, InvalidAnswer, Kind, Question, height_and_weight
+from ..core.screening import GROUPS, Screening, TrialOutcome
+from ..core.units import body_mass_index
 from ..languages import RIGHT_TO_LEFT
 
 VERDICT_HEADINGS = {
@@ -35,6 +36,12 @@ VERDICT_INTROS = {
 }
 CLOSED_HEADING = _l("Not recruiting now")
 CLOSED_INTRO = _l("These studies are not taking new people at the moment. We show them so you know they exist.")
+GROUP_TEXTS = {
+    "fit": (VERDICT_HEADINGS[Verdict.FIT], VERDICT_INTROS[Verdict.FIT]),
+    "check": (VERDICT_HEADINGS[Verdict.CHECK], VERDICT_INTROS[Verdict.CHECK]),
+    "unlikely": (VERDICT_HEADINGS[Verdict.UNLIKELY], VERDICT_INTROS[Verdict.UNLIKELY]),
+    "closed": (CLOSED_HEADING, CLOSED_INTRO),
+}
 
 
 @dataclass(frozen=True)
@@ -51,12 +58,15 @@ class ResultGroup:
 def result_groups(screening: Screening, first: int | None = None) -> list[ResultGroup]:
     """The results page's sections in order: recruiting trials by verdict, then the rest.
 
-    With `first`, each group keeps all its outcomes in `all_outcomes` order but shows `first`.
+    Only the first `first` trials of each group are assessed for their reasons.
     """
-    sections = [(v.value, VERDICT_HEADINGS[v], VERDICT_INTROS[v], screening.by_verdict[v]) for v in Verdict]
-    sections.append(("closed", CLOSED_HEADING, CLOSED_INTRO, screening.not_recruiting))
-    return [ResultGroup(key, str(heading), str(intro), outcomes if first is None else outcomes[:first], len(outcomes))
-            for key, heading, intro, outcomes in sections if outcomes]
+    groups = []
+    for key in GROUPS:
+        total = screening.count(key)
+        if total:
+            heading, intro = GROUP_TEXTS[key]
+            groups.append(ResultGroup(key, str(heading), str(intro), screening.outcomes(key, 0, first), total))
+    return groups
 
 
 @dataclass(frozen=True)
@@ -68,16 +78,18 @@ class GroupPage:
 
 def group_page(screening: Screening, key: str, requested: str | None, size: int) -> GroupPage | None:
     """One page of one result group; an odd page number shows the nearest real page."""
-    chosen = next((g for g in result_groups(screening) if g.key == key), None)
-    if chosen is None:
+    total = screening.count(key) if key in GROUPS else 0
+    if not total:
         return None
-    count = max(1, -(-chosen.total // size))
+    count = max(1, -(-total // size))
     try:
-        number = min(max(1, int(requested or 1)), count)
+        number = min(max(1, int(requested or 1)), count) if len(requested or "") <= 6 else 1
     except ValueError:
         number = 1
     start = (number - 1) * size
-    return GroupPage(replace(chosen, outcomes=chosen.outcomes[start:start + size]), number, count)
+    heading, intro = GROUP_TEXTS[key]
+    outcomes = screening.outcomes(key, start, start + size)
+    return GroupPage(ResultGroup(key, str(heading), str(intro), outcomes, total), number, count)
 
 
 def localised_groups(groups: list[ResultGroup], localise) -> list[ResultGroup]:  # type: ignore[no-untyped-def]
@@ -110,9 +122,14 @@ UNKNOWN_REASONS = {
     Unknown.LAB_TEST: _l("A blood test will confirm this. The study team will check."),
     Unknown.DISPUTED_LIMIT: _l("Sources give different limits here. The study team will check."),
     Unknown.AT_LIMIT: _l("Your answer is right at the limit. The study team will check."),
+    Unknown.UNTRIAGED: _l("This study has other rules that we have not turned into questions yet. "
+                          "The study team will check them."),
 }
+UNTRIAGED_DESCRIPTION = _l("Other rules of this study")
+TEAM_LINES_DESCRIPTION = _l("Other rules the study team checks")
+TEAM_LINES_REASON = _l("Only the study team can check these.")
 # Reasons that stand without quoting the answer: the person gave none that applies.
-WITHOUT_ANSWER = frozenset({Unknown.NOT_SURE, Unknown.NOT_ASKED, Unknown.STUDY_TEAM_CHECKS})
+WITHOUT_ANSWER = frozenset({Unknown.NOT_ASKED, Unknown.STUDY_TEAM_CHECKS, Unknown.UNTRIAGED})
 # ClinicalTrials.gov overall statuses, in plain words.
 STATUS_LABELS = {
     "RECRUITING": _l("Looking for people to join now"),
@@ -132,37 +149,49 @@ STATUS_LABELS = {
 }
 
 
-# Registry searches offered when nothing fits: (label, ClinicalTrials.gov condition query).
-REGISTRY_SEARCHES = {
-    "type1": (_l("type 1 diabetes"), "Type 1 Diabetes"),
-    "type2": (_l("type 2 diabetes"), "Type 2 Diabetes"),
-    "chronic_pancreatitis": (_l("chronic pancreatitis"), "Chronic Pancreatitis"),
-}
-
-
-def registry_searches(conditions: list[str]) -> list[tuple[str, str]]:
-    """Searches for the conditions chosen, or for all of them when none of these was chosen."""
-    chosen = [c for c in REGISTRY_SEARCHES if c in conditions] or list(REGISTRY_SEARCHES)
-    return [(str(REGISTRY_SEARCHES[c][0]), REGISTRY_SEARCHES[c][1]) for c in chosen]
+def registry_searches(chosen: Sequence[str], conditions: Sequence[ConditionText]) -> list[tuple[str, str]]:
+    """Registry searches for the conditions chosen, or for every condition when none of
+    those chosen has one: (label, ClinicalTrials.gov condition query)."""
+    searchable = [c for c in conditions if c.search_term and c.in_sentence]
+    picked = [c for c in searchable if c.id in chosen] or searchable
+    return [(c.in_sentence, c.search_term) for c in picked]
 
 
 def status_label(status: str) -> str:
     return str(STATUS_LABELS.get(status, STATUS_LABELS["UNKNOWN"]))
 
 
-def reason_sentences(result: CriterionResult, answered: Callable[[str | None], str | None]) -> list[str]:
+def criterion_description(result: CriterionResult) -> str:
+    if result.criterion.untriaged:
+        return str(UNTRIAGED_DESCRIPTION)
+    if result.criterion.team_lines:
+        return str(TEAM_LINES_DESCRIPTION)
+    return result.criterion.description
+
+
+def unknown_reason(result: CriterionResult) -> str:
+    if result.criterion.team_lines:
+        return str(TEAM_LINES_REASON)
+    return str(UNKNOWN_REASONS[result.unknown_because or Unknown.STUDY_TEAM_CHECKS])
+
+
+def reason_sentences(result: CriterionResult, answered: Callable[[str | None], tuple[str, Any] | None]) -> list[str]:
     """What a criterion's outcome means for this person, starting from what they answered.
 
-    `answered(fact)` gives the person's answer behind a fact in words, or None.
+    `answered(fact)` gives the person's answer behind a fact, in words and as stored, or None.
     """
     sentences = []
     because = result.unknown_because
+    found = None
     if result.outcome is not Outcome.UNKNOWN or because not in WITHOUT_ANSWER:
-        answer = answered(result.criterion.fact)
-        if answer:
-            sentences.append(gettext("You answered: %(answer)s.", answer=answer))
+        found = answered(result.criterion.fact)
+    if because is Unknown.NOT_SURE and found is not None and found[1] != NOT_SURE:
+        # "Prefer not to say", "I don't know it": said as they answered it.
+        return [gettext("You answered: %(answer)s.", answer=found[0]), gettext("The study team will check.")]
+    if found is not None and because is not Unknown.NOT_SURE:
+        sentences.append(gettext("You answered: %(answer)s.", answer=found[0]))
     if result.outcome is Outcome.UNKNOWN:
-        sentences.append(str(UNKNOWN_REASONS[because or Unknown.STUDY_TEAM_CHECKS]))
+        sentences.append(unknown_reason(result))
         return sentences
     sentences.append(str(OUTCOME_LABELS[result.outcome]))
     if result.outcome is Outcome.NOT_MET and result.criterion.if_not_met:
@@ -170,19 +199,28 @@ def reason_sentences(result: CriterionResult, answered: Callable[[str | None], s
     return sentences
 
 
-def answer_lookup(answers: Mapping[str, Any]) -> Callable[[str | None], str | None]:
-    """For the results page: the person's answer behind each fact, in words."""
-    cache: dict[str | None, str | None] = {}
+def answer_lookup(answers: Mapping[str, Any], bank: Bank,
+                  texts: Mapping[str, QuestionText]) -> Callable[[str | None], tuple[str, Any] | None]:
+    """For the results page: the person's answer behind each fact, in words and as stored."""
+    cache: dict[str | None, tuple[str, Any] | None] = {}
 
-    def answered(fact: str | None) -> str | None:
+    def answered(fact: str | None) -> tuple[str, Any] | None:
         if fact not in cache:
-            spec = FACT_SPECS.get(fact) if fact else None
-            question = QUESTIONS_BY_ID.get(spec.question) if spec else None
+            question = bank.for_fact.get(fact) if fact else None
             value = answers.get(question.id) if question else None
-            cache[fact] = answer_text(question, value) if question and value is not None else None
+            cache[fact] = ((answer_text(question, value, texts[question.id]), value)
+                           if question and value is not None and question.id in texts else None)
         return cache[fact]
 
     return answered
+
+
+def error_message(error: InvalidAnswer, texts: QuestionText) -> str:
+    """A question's own words for a problem with an answer, or the interface's general ones."""
+    own = texts.messages.get(error.code)
+    if own:
+        return own
+    return gettext(error.message, **error.params)
 
 
 def month_year(value: YearMonth) -> str:
@@ -215,15 +253,36 @@ def month_names() -> list[tuple[str, str]]:
     return [(str(m), names[m]) for m in range(1, 13)]
 
 
-def answer_text(question: Question, value: Any) -> str:
+def decimal(value: float) -> str:
+    """A measurement as people write it in the reader's language (7.2, 7,2, ٧٫٢)."""
+    return format_decimal(round(value, 1), format="#,##0.#")
+
+
+def answer_text(question: Question, value: Any, texts: QuestionText) -> str:
+    kind = question.kind
     if value == NOT_SURE:
         return gettext("Not sure")
-    if question.kind is Kind.MONTH_YEAR:
+    if kind is Kind.MONTH_YEAR:
         return month_year(YearMonth.parse(value))
-    if question.kind is Kind.WHOLE_NUMBER:
+    if kind is Kind.WHOLE_NUMBER:
         return format_number(value)
+    if kind is Kind.DECIMAL:
+        return decimal(value)
+    if kind is Kind.HBA1C:
+        return f"{decimal(value['value'])} {value['unit']}"
+    if kind is Kind.HEIGHT_WEIGHT:
+        height, weight = value["height"], value["weight"]
+        if "cm" in height:
+            height_text = gettext("%(number)s cm", number=decimal(height["cm"]))
+        else:
+            height_text = gettext("%(feet)s ft %(inches)s in", feet=decimal(height["ft"]), inches=decimal(height["in"]))
+        weight_text = (gettext("%(number)s kg", number=decimal(weight["kg"])) if "kg" in weight
+                       else gettext("%(number)s lb", number=decimal(weight["lb"])))
+        cm, kg = height_and_weight(value)
+        return gettext("%(height)s, %(weight)s (BMI %(bmi)s)", height=height_text, weight=weight_text,
+                       bmi=decimal(body_mass_index(cm, kg)))
     values = value if isinstance(value, list) else [value]
-    labels = [gettext(o.label) for o in question.options if o.value in values]
+    labels = [texts.options[o.value].label for o in question.options if o.value in values and o.value in texts.options]
     return format_list(labels, locale=get_locale())
 
 
@@ -248,13 +307,25 @@ def source_label(source: Mapping[str, Any], lang: str) -> tuple[str, str]:
     return source.get("label") or "", "en"
 
 
-def travel_note(answers: Mapping[str, Any]) -> str | None:
-    """The note about help with travel, in the person's own terms; never a reason to rule out."""
-    answer = answers.get("travel_charleston")
-    if answer == "no":
-        return gettext("You said you could not travel for study visits. "
-                       "Ask the study team if they can help with travel.")
-    if answer == NOT_SURE:
-        return gettext("You said you are not sure you could travel for study visits. "
-                       "Ask the study team if they can help with travel.")
-    return None
+def sites_of(groups: Sequence[ResultGroup]) -> list[str]:
+    """The sites of the studies on the page, as the catalog names them, each once."""
+    seen: dict[str, None] = {}
+    for group in groups:
+        for outcome in group.outcomes:
+            card = outcome.trial.payload
+            if card is not None and card.site:
+                seen.setdefault(", ".join(p for p in (card.site, card.site_city) if p), None)
+    return list(seen)
+
+
+def format_sites(sites: Sequence[str]) -> str:
+    """Site names as the catalog gives them, joined in the reader's language; in right-to-left
+    text each stays one left-to-right unit."""
+    lang = str(get_locale())
+    names = [isolate_latin(s) if lang in RIGHT_TO_LEFT else s for s in sites]
+    return format_list(names, locale=get_locale())
+
+
+def either_of(names: Sequence[str]) -> str:
+    """"type 1 diabetes, type 2 diabetes, or chronic pancreatitis" in the reader's language."""
+    return format_list(list(names), style="or", locale=get_locale())

@@ -10,11 +10,12 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
 from flask_babel import gettext
 from flask_wtf.csrf import generate_csrf
 
-from ..catalog import service as catalog
-from ..core import questions as q
+from ..catalog import snapshot as catalog
+from ..core import asking
+from ..core.questions import InvalidAnswer
 from ..core.screening import screen, status_date
-from . import pagecache, presenters
 from ..sharing import service as sharing
+from . import pagecache, presenters
 from .answers import clear_answers, current_answers, current_link_code, first_time, save_answers
 from .forms import form_class
 
@@ -66,11 +67,45 @@ def keep_session_alive(response):  # type: ignore[no-untyped-def]
     return response
 
 
+class Visit:
+    """One request's view of the screening: the catalog snapshot, the person's answers, the
+    share link's studies, and the questions still to ask."""
+
+    def __init__(self) -> None:
+        self.catalog = catalog.snapshot()
+        self.bank = self.catalog.bank
+        self.index = self.catalog.index
+        self.answers = current_answers(self.bank)
+        self.link_code = current_link_code()
+        ids = sharing.link_scope(self.link_code)
+        self.scope = None if ids is None else self.index.bits_for(ids)
+        self.plan = asking.plan(self.bank, self.index, self.answers, today(), g.lang_code, self.scope)
+
+    def replan(self) -> None:
+        self.plan = asking.plan(self.bank, self.index, self.answers, today(), g.lang_code, self.scope)
+
+    def next_url(self, changing: bool) -> str:
+        upcoming = self.plan.next
+        if upcoming is None:
+            return url_for(".check")
+        return url_for(".question", question_id=upcoming.id, change=1 if changing else None)
+
+    def texts(self):  # type: ignore[no-untyped-def]
+        return self.catalog.question_texts(g.lang_code)
+
+    def rows(self) -> list[tuple[object, object, str]]:
+        texts = self.texts()
+        return [(question, texts[question.id], presenters.answer_text(question, self.answers[question.id], texts[question.id]))
+                for question in self.plan.asked]
+
+
 @bp.get("/")
 def start():  # type: ignore[no-untyped-def]
-    answers = current_answers()
-    return render_template("screener/start.html", has_answers=bool(answers),
-                           first_question=q.QUESTIONS[0].id)
+    visit = Visit()
+    conditions = visit.catalog.condition_texts(g.lang_code)
+    return render_template("screener/start.html", has_answers=bool(visit.answers),
+                           first_question=visit.bank.first.id, conditions=conditions,
+                           condition_list=presenters.either_of([c.in_sentence or c.label for c in conditions]))
 
 
 @bp.get("/privacy")
@@ -78,85 +113,70 @@ def privacy():  # type: ignore[no-untyped-def]
     return render_template("screener/privacy.html")
 
 
-def _next_url(answers: dict, changing: bool) -> str:
-    upcoming = q.first_unanswered(answers)
-    if upcoming is None:
-        return url_for(".check")
-    return url_for(".question", question_id=upcoming.id, change=1 if changing else None)
-
-
 @bp.route("/questions/<question_id>", methods=["GET", "POST"])
 def question(question_id: str):  # type: ignore[no-untyped-def]
-    current = q.QUESTIONS_BY_ID.get(question_id)
+    visit = Visit()
+    current = visit.bank.by_id.get(question_id)
     if current is None:
         abort(404)
-    answers = current_answers()
     changing = request.args.get("change") == "1"
-    if not q.can_ask(question_id, answers):
-        return redirect(_next_url(answers, changing))
-    previous = q.previous_question(question_id, answers)
+    if not asking.can_ask(visit.plan, question_id):
+        return redirect(visit.next_url(changing))
+    previous = asking.previous_question(visit.bank, visit.plan, question_id)
     if changing:
         back_url = url_for(".check")
     elif previous is not None:
         back_url = url_for(".question", question_id=previous.id)
     else:
         back_url = url_for(".start")
-    progress = q.progress(question_id, answers)
+    progress = asking.progress(visit.bank, visit.plan, question_id)
+    texts = visit.texts()[question_id]
     form = form_class(current)()
 
     def render(csrf_value):  # type: ignore[no-untyped-def]
         return render_template(
-            "screener/question.html", question=current, form=form, back_url=back_url,
+            "screener/question.html", question=current, texts=texts, form=form, back_url=back_url,
             progress=progress, month_names=presenters.month_names(), changing=changing,
-            year_first=presenters.year_comes_first(),
-            csrf_value=csrf_value)
+            year_first=presenters.year_comes_first(), csrf_value=csrf_value)
 
     if not form.is_submitted():
-        form.fill_from(answers.get(question_id))
+        form.fill_from(visit.answers.get(question_id))
         if "_flashes" in session:
             return render(generate_csrf())
         # Everything this page shows, bar the CSRF token, comes from these values.
-        key = pagecache.cache_key(g.lang_code, request.full_path, answers.get(question_id), back_url,
-                                  progress, changing)
+        key = pagecache.cache_key(visit.catalog.revision, g.lang_code, request.full_path,
+                                  visit.answers.get(question_id), back_url, progress, changing)
         return pagecache.cached_page(key) or pagecache.remember_page(key, render)
     if form.validate():
         try:
-            value = current.clean(form.raw_answer(), answers, today())
-        except q.InvalidAnswer as error:
-            form.show_error(error)
+            value = current.clean(form.raw_answer(), today(), visit.bank.age_years(visit.plan.facts))
+        except InvalidAnswer as error:
+            form.show_error(error, presenters.error_message(error, texts))
         else:
-            answers = q.record_answer(answers, question_id, value)
-            save_answers(answers)
+            visit.answers = visit.bank.relevant_answers({**visit.answers, question_id: value})
+            save_answers(visit.answers)
             if first_time("counted_start"):
-                sharing.count_started(current_link_code(), g.lang_code)
-            return redirect(_next_url(answers, changing))
+                sharing.count_started(visit.link_code, g.lang_code)
+            visit.replan()
+            return redirect(visit.next_url(changing))
     return render(generate_csrf()), (400 if form.errors else 200)
 
 
 @bp.get("/check")
 def check():  # type: ignore[no-untyped-def]
-    answers = current_answers()
-    if not q.is_complete(answers):
-        return redirect(_next_url(answers, False) if answers else url_for(".start"))
-    rows = [(question, presenters.answer_text(question, answers[question.id]))
-            for question in q.shown_questions(answers)]
-    return render_template("screener/check.html", rows=rows)
+    visit = Visit()
+    if not visit.plan.complete:
+        return redirect(visit.next_url(False) if visit.answers else url_for(".start"))
+    return render_template("screener/check.html", rows=visit.rows())
 
 
 def _screening_page(template: str, count: bool = False, group: str | None = None):  # type: ignore[no-untyped-def]
-    answers = current_answers()
-    if not q.is_complete(answers):
-        return redirect(_next_url(answers, False) if answers else url_for(".start"))
+    visit = Visit()
+    if not visit.plan.complete:
+        return redirect(visit.next_url(False) if visit.answers else url_for(".start"))
     show_all = request.args.get("show") == "all"
-    link_code = current_link_code()
-    scope = sharing.link_scope(link_code)
-    index = catalog.catalog_index()
-    screening = screen(index if scope is None else index.restricted_to(scope), answers, today(),
-                       include_unrelated=show_all)
-    if count and first_time("counted_finish"):
-        sharing.count_finished(link_code, g.lang_code, sharing.landed(screening))
-    rows = [(question, presenters.answer_text(question, answers[question.id]))
-            for question in q.shown_questions(answers)]
+    chosen = visit.bank.chosen_conditions(visit.answers)
+    screening = screen(visit.index, visit.plan.facts, chosen, include_unrelated=show_all, scope=visit.scope)
     extra = {}
     if group is None:
         groups = presenters.result_groups(screening, current_app.config["RESULTS_PER_GROUP"])
@@ -166,9 +186,12 @@ def _screening_page(template: str, count: bool = False, group: str | None = None
         if paged is None:
             return redirect(url_for(".results", show="all" if show_all else None))
         groups, extra = [paged.group], {"page_of": (paged.number, paged.count), "group_key": group}
+    if count and first_time("counted_finish"):
+        sharing.count_finished(visit.link_code, g.lang_code, sharing.landed(groups))
     # Only the trials on this page are read in the reader's language.
     groups = presenters.localised_groups(groups, lambda outcomes: catalog.localise_outcomes(outcomes, g.lang_code))
-    pages = catalog.pages_for_answers(answers, g.lang_code)
+    pages = catalog.pages_for_conditions(chosen, g.lang_code)
+    texts = visit.texts()
     return render_template(
         template,
         screening=screening,
@@ -177,14 +200,14 @@ def _screening_page(template: str, count: bool = False, group: str | None = None
         **extra,
         pages=pages[:READ_NEXT_PAGES],
         more_pages=len(pages) > READ_NEXT_PAGES,
-        search_links=presenters.registry_searches(list(q.chosen_conditions(answers))),
+        search_links=presenters.registry_searches(chosen, visit.catalog.condition_texts(g.lang_code)),
         show_all=show_all,
-        rows=rows,
+        rows=visit.rows(),
         present=presenters,
         status_of=lambda card: status_date(card.status_verified, card.registry_updated, today()),
-        answered=presenters.answer_lookup(answers),
-        travel_note=presenters.travel_note(answers),
-        narrowed=scope is not None,
+        answered=presenters.answer_lookup(visit.answers, visit.bank, texts),
+        sites=presenters.sites_of(groups),
+        narrowed=visit.scope is not None,
         printed_on=presenters.registry_date(today().isoformat()),
     )
 
@@ -222,3 +245,4 @@ def learn_page(slug: str):  # type: ignore[no-untyped-def]
     if page is None:
         abort(404)
     return render_template("screener/learn_page.html", page=page, present=presenters)
+

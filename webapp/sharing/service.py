@@ -9,12 +9,16 @@ from __future__ import annotations
 import io
 import logging
 import secrets
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
 import segno
+from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -25,6 +29,9 @@ log = logging.getLogger(__name__)
 
 # Counts below this are shown as "fewer than 5", so small numbers cannot point at a person.
 SMALL_COUNT = 5
+# How long a process keeps what it read of a share link (switching a link off takes effect
+# within this time).
+LINK_SCOPE_SECONDS = 60
 STARTED, FINISHED, VERDICT = "started", "finished", "verdict"
 
 
@@ -42,16 +49,35 @@ def link_by_code(code: str) -> ShareLink | None:
 
 
 def link_scope(code: str | None) -> set[str] | None:
-    """The registry ids a share link narrows results to, or None for every listed trial."""
-    link = link_by_code(code) if code else None
-    if link is None or not link.active or not link.trials:
+    """The registry ids a share link narrows results to, or None for every listed trial.
+
+    Kept per process for a minute, so question pages do not read the link on every request and
+    keep working for a while when the database cannot be reached.
+    """
+    if not code:
         return None
-    return set(link.trials)
+    scopes = current_app.extensions.setdefault("link_scopes", {})
+    found = scopes.get(code)
+    now = time.monotonic()
+    if found is not None and now - found[0] < LINK_SCOPE_SECONDS:
+        return found[1]
+    try:
+        link = link_by_code(code)
+    except (DBAPIError, PoolTimeout):
+        db.session.rollback()
+        if found is None:
+            raise
+        return found[1]
+    scope = None if link is None or not link.active or not link.trials else set(link.trials)
+    if len(scopes) > 10_000:
+        scopes.clear()
+    scopes[code] = (now, scope)
+    return scope
 
 
-def landed(screening) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    """(registry id, result group) for every trial the person was shown."""
-    return [(o.trial.registry_id, o.verdict.value) for o in screening.listed]
+def landed(groups) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(registry id, result group) for every trial the person was shown on the results page."""
+    return [(o.trial.registry_id, o.verdict.value) for group in groups for o in group.outcomes]
 
 
 def qr_code(url: str, kind: str) -> bytes:

@@ -11,15 +11,11 @@ from wtforms.validators import URL, DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..catalog.schema import REGISTRY_STATUSES
-from ..core.facts import FACT_SPECS
-from ..core.engine import Operator
+from ..core.facts import FACT_KINDS
+from ..core.questions import Kind
 from .models import ROLES
 
-CONDITION_CHOICES = [
-    ("type1", _l("Type 1 diabetes")), ("type2", _l("Type 2 diabetes")),
-    ("chronic_pancreatitis", _l("Chronic pancreatitis")), ("other_diabetes", _l("Another kind of diabetes")),
-]
-PAGE_CONDITION_CHOICES = CONDITION_CHOICES + [("any", _l("Everyone"))]
+LANGUAGE_LABELS = {"en": "English", "es": "Spanish", "zh": "Chinese", "ar": "Arabic"}
 DATE_PATTERN = r"^$|^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$"
 DATE_MESSAGE = _l("Enter a date like 2026-11-21, or a month like 2024-08.")
 # A plain shape check: accounts are created by admins, so no address lookup is needed.
@@ -50,30 +46,27 @@ class TrialForm(FlaskForm):
     status_verified = StringField(_l("Status checked on"), validators=[Regexp(DATE_PATTERN, message=DATE_MESSAGE)])
     site = StringField(_l("Site"), validators=[Optional(), Length(max=300)])
     site_city = StringField(_l("City and state"), validators=[Optional(), Length(max=200)])
-    conditions = MultiCheckboxField(_l("Conditions this study is about"), choices=CONDITION_CHOICES)
+    conditions = MultiCheckboxField(_l("Conditions this study is about"), choices=[])
     contacts = TextAreaField(_l("Contacts (one per line: name | phone | email)"), validators=[Length(max=5000)])
     sources = TextAreaField(_l("Sources (one per line: label | address)"), validators=[DataRequired(), Length(max=5000)])
     facts_checked = StringField(_l("Facts checked on"), validators=[Regexp(DATE_PATTERN, message=DATE_MESSAGE)])
     shown = BooleanField(_l("Show this study to patients"))
 
 
-FACT_CHOICES = [("", _l("— nothing a person answers: the study team checks"))] + [
-    (name, name) for name in FACT_SPECS]
-OPERATOR_CHOICES = [(o.value, o.value) for o in Operator]
-
-
 class CriterionForm(FlaskForm):
+    """The fields every criterion has; the answers or limits depend on the fact and are read
+    from the request (see services.criterion_data), its words per language too."""
+
     version = HiddenField()
-    fact = SelectField(_l("Fact it reads"), choices=FACT_CHOICES)
-    operator = SelectField(_l("How"), choices=OPERATOR_CHOICES)
-    met = StringField(_l("Answers that meet it (comma-separated, for one_of)"), validators=[Length(max=500)])
-    check = StringField(_l("Answers the study team must check (comma-separated)"), validators=[Length(max=500)])
-    minimum = IntegerField(_l("Minimum (for between; empty means no limit)"), validators=[Optional()])
-    maximum = IntegerField(_l("Maximum (empty means no limit)"), validators=[Optional()])
-    check_minimum = IntegerField(_l("Lowest value the study team checks (disputed band)"), validators=[Optional()])
-    check_maximum = IntegerField(_l("Highest value the study team checks (disputed band)"), validators=[Optional()])
-    description = TextAreaField(_l("Plain description (English)"), validators=[DataRequired(), Length(max=1000)])
-    if_not_met = TextAreaField(_l("What to tell a person it rules out (optional)"), validators=[Length(max=1000)])
+    line = HiddenField()
+    fact = SelectField(_l("Fact it reads"), choices=[], validate_choice=False)
+    minimum = StringField(_l("Minimum (empty means no limit)"), validators=[Length(max=20)])
+    maximum = StringField(_l("Maximum (empty means no limit)"), validators=[Length(max=20)])
+    unit = SelectField(_l("Unit of the limits"), choices=[], validate_choice=False)
+    min_inclusive = BooleanField(_l("The minimum itself is allowed"), default=True)
+    max_inclusive = BooleanField(_l("The maximum itself is allowed"), default=True)
+    check_minimum = StringField(_l("Lowest value the study team checks (sources disagree)"), validators=[Length(max=20)])
+    check_maximum = StringField(_l("Highest value the study team checks (sources disagree)"), validators=[Length(max=20)])
     source = TextAreaField(_l("Source of this criterion"), validators=[Length(max=2000)])
 
 
@@ -102,7 +95,7 @@ class PageForm(FlaskForm):
     version = HiddenField()
     slug = StringField(_l("Address name (lowercase words joined by hyphens)"), validators=[
         DataRequired(), Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", message=_l("Use lowercase words joined by hyphens."))])
-    conditions = MultiCheckboxField(_l("Who this page is for"), choices=PAGE_CONDITION_CHOICES)
+    conditions = MultiCheckboxField(_l("Who this page is for"), choices=[])
     trials = MultiCheckboxField(_l("Studies this page is about"), choices=[])
     sources = TextAreaField(_l("Sources (one per line: label | address)"), validators=[DataRequired(), Length(max=5000)])
 
@@ -140,3 +133,81 @@ class CatalogLoadForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """CSRF only, for buttons."""
+
+
+KEY = Regexp(r"^[a-z0-9_]+$", message=_l("Use lowercase letters, digits and underscores, like insulin_pump."))
+
+
+class ConditionForm(FlaskForm):
+    version = HiddenField()
+    loaded = HiddenField()
+    key = StringField(_l("Id (lowercase letters, digits and underscores)"), validators=[DataRequired(), KEY, Length(max=60)])
+    registry_terms = TextAreaField(_l("Registry wordings that mean this condition (one per line)"),
+                                   validators=[Length(max=20_000)])
+    search_term = StringField(_l("What to search ClinicalTrials.gov for when nothing fits (optional)"),
+                              validators=[Optional(), Length(max=200)])
+
+
+class ConditionTextsForm(FlaskForm):
+    version = HiddenField()
+    loaded = HiddenField()
+    label = StringField(_l("Name as an answer (“Type 1 diabetes”)"), validators=[DataRequired(), Length(max=200)])
+    in_sentence = StringField(_l("Name inside a sentence (“type 1 diabetes”)"), validators=[Optional(), Length(max=200)])
+    hint = TextAreaField(_l("Hint under the answer (optional)"), validators=[Length(max=500)])
+    reviewed = BooleanField(_l("A qualified person has reviewed this text"))
+
+
+class FactTextsForm(FlaskForm):
+    version = HiddenField()
+    loaded = HiddenField()
+    label = StringField(_l("What the fact is, in a few words"), validators=[DataRequired(), Length(max=200)])
+    reviewed = BooleanField(_l("A qualified person has reviewed this text"))
+
+
+class FactForm(FlaskForm):
+    version = HiddenField()
+    loaded = HiddenField()
+    key = StringField(_l("Id (lowercase letters, digits, underscores; time_since_diagnosis:CONDITION for a diagnosis date)"),
+                      validators=[DataRequired(), Regexp(r"^[a-z0-9_]+(:[a-z0-9_]+)?$",
+                                                         message=_l("Use lowercase letters, digits and underscores.")),
+                                  Length(max=100)])
+    kind = SelectField(_l("Kind"), choices=[(k, k) for k in FACT_KINDS if k != "place"])
+    unit = StringField(_l("Unit it is compared in (years, %, kg/m2; months for a duration)"),
+                       validators=[Optional(), Length(max=20)])
+    lab_value = BooleanField(_l("Only a test by the study team can confirm it (an answer can only rule out)"))
+    condition = SelectField(_l("Condition it is about (for a time since diagnosis)"), choices=[], validate_choice=False)
+    lowest = StringField(_l("Lowest value a person can answer (optional)"), validators=[Length(max=20)])
+    highest = StringField(_l("Highest value a person can answer (optional)"), validators=[Length(max=20)])
+    label = StringField(_l("What it is, for staff (English)"), validators=[DataRequired(), Length(max=300)])
+
+
+QUESTION_KINDS = [(k.value, k.value.replace("_", " ")) for k in Kind if k is not Kind.CONDITIONS]
+
+
+class QuestionForm(FlaskForm):
+    version = HiddenField()
+    loaded = HiddenField()
+    key = StringField(_l("Id (lowercase letters, digits and underscores)"), validators=[DataRequired(), KEY, Length(max=60)])
+    kind = SelectField(_l("Kind of answer"), choices=QUESTION_KINDS)
+    facts = MultiCheckboxField(_l("Facts its answer gives"), choices=[])
+    new_fact = StringField(_l("Or give a new fact of the same name (its kind follows the answer)"),
+                           validators=[Optional(), Length(max=100)])
+    options = TextAreaField(_l("Answers, one per line: value | exclusive | unknown (unknown for “Not sure”, "
+                               "“Prefer not to say”); choice kinds only"), validators=[Length(max=5000)])
+    condition = SelectField(_l("Asked only of people who chose this condition (or “Not sure”)"), choices=[],
+                            validate_choice=False)
+    skip = TextAreaField(_l("Not asked when, one per line: fact in value1,value2 then ANSWER | fact below N then "
+                            "ANSWER | fact above N then ANSWER | language en then ANSWER"), validators=[Length(max=5000)])
+    minimum = StringField(_l("Lowest number accepted (numbers only)"), validators=[Length(max=20)])
+    maximum = StringField(_l("Highest number accepted (numbers only)"), validators=[Length(max=20)])
+    caregiver_hint = BooleanField(_l("Remind people answering for someone else to answer for them"), default=True)
+
+
+class QuestionTextsForm(FlaskForm):
+    version = HiddenField()
+    loaded = HiddenField()
+    text = TextAreaField(_l("The question"), validators=[DataRequired(), Length(max=500)])
+    hint = TextAreaField(_l("Hint (optional)"), validators=[Length(max=2000)])
+    short_label = StringField(_l("Short label on the check-your-answers page"), validators=[DataRequired(), Length(max=200)])
+    required_message = StringField(_l("Message when no answer is given (optional)"), validators=[Length(max=300)])
+    reviewed = BooleanField(_l("A qualified person has reviewed this text"))

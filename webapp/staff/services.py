@@ -4,15 +4,24 @@ writes an audit event and commits in one place."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..catalog import importing
+from ..catalog.bank import answers_by_fact
+from ..catalog.importing import ConditionCatalog, cannot_show
 from ..catalog.models import Criterion, EducationPage, Trial
-from ..catalog.service import LoadReport, bump_revision, criterion_record, load_catalog, parse_catalog
+from ..catalog.schema import LINE_STATES
+from ..catalog.schema import CatalogError, validate_catalog
+from ..catalog.service import (BANK, LoadReport, apply_bank_entry, bank_entry, bump_revision, count_untriaged_lines,
+                               criterion_record, database_bank, load_catalog, parse_catalog)
+from ..core.eligibility_text import split_lines
 from ..core.engine import InvalidCriterion, Operator, validate_criterion
+from ..core.questions import Bank
+from ..core.typed import decimal_number
 from ..extensions import db
 from ..sharing.models import ShareLink
 from ..sharing.service import new_code
@@ -130,6 +139,10 @@ def save_trial(actor: StaffUser, trial: Trial | None, data: dict[str, Any],
 
 def set_trial_archived(actor: StaffUser, trial: Trial, archived: bool, version: str | None) -> None:
     _check_version(trial, version, None, trial_snapshot)
+    if not archived:
+        why = cannot_show(trial, set(ConditionCatalog.load().terms))
+        if why:
+            raise InvalidInput(f"{trial.registry_id} cannot be shown to patients. {why}")
     trial.archived = archived
     _touch(trial)
     audit(actor, "trial.archive" if archived else "trial.show", trial.registry_id,
@@ -137,47 +150,107 @@ def set_trial_archived(actor: StaffUser, trial: Trial, archived: bool, version: 
     _commit()
 
 
-def criterion_data(form_data: dict[str, Any]) -> tuple[str | None, str, dict[str, Any]]:
-    """Turn the criterion form into (fact, operator, value) and check the engine accepts it."""
-    fact = form_data.get("fact") or None
-    operator = form_data["operator"]
-    if operator == Operator.ONE_OF.value:
-        split = lambda text: [v.strip() for v in (text or "").split(",") if v.strip()]  # noqa: E731
-        value: dict[str, Any] = {"met": split(form_data.get("met"))}
-        if split(form_data.get("check")):
-            value["check"] = split(form_data.get("check"))
-    elif operator == Operator.BETWEEN.value:
-        value = {key: form_data.get(field) for key, field in (
-            ("min", "minimum"), ("max", "maximum"), ("check_min", "check_minimum"), ("check_max", "check_maximum"))
-            if form_data.get(field) is not None}
+CRITERION_LISTS = ("met", "check", "edge")
+
+
+def criterion_data(bank: Bank, form_data: Mapping[str, Any]) -> tuple[str | None, str, dict[str, Any]]:
+    """Turn the criterion form into (fact, operator, value) the bank's facts can produce.
+
+    The fact decides the operator: a choice fact gives one_of (each answer meets it, is left to
+    the study team, is right at the limit, or does not meet it), a number or a duration gives
+    between (limits in a unit the fact accepts), no fact gives "the study team will check".
+    """
+    fact = (form_data.get("fact") or "").strip() or None
+    if fact is None:
+        return None, Operator.STUDY_TEAM_CHECKS.value, {}
+    spec = bank.facts.get(fact)
+    if spec is None:
+        raise InvalidInput(f"This criterion cannot be used: there is no fact {fact!r} in the question bank.")
+    answers = answers_by_fact(bank).get(fact, set()) | ({"none"} if fact == "conditions" else set())
+    if spec.kind == "choice":
+        value: dict[str, Any] = {key: [] for key in CRITERION_LISTS}
+        for answer in sorted(answers):
+            choice = form_data.get(f"answer-{answer}") or "not_met"
+            if choice in CRITERION_LISTS:
+                value[choice].append(answer)
+            elif choice != "not_met":
+                raise InvalidInput(f"This criterion cannot be used: {choice!r} is not a way an answer can count.")
+        value = {key: items for key, items in value.items() if items}
+        operator = Operator.ONE_OF.value
+    elif spec.is_number:
+        value = {}
+        for key, name in (("min", "minimum"), ("max", "maximum"), ("check_min", "check_minimum"),
+                          ("check_max", "check_maximum")):
+            text = str(form_data.get(name) or "").strip()
+            if text:
+                number = decimal_number(text)
+                if number is None:
+                    raise InvalidInput(f"This criterion cannot be used: the {name.replace('_', ' ')} {text!r} "
+                                       f"is not a number (write 6.5 or 6,5).")
+                value[key] = int(number) if number.is_integer() else number
+        unit = (form_data.get("unit") or "").strip() or None
+        if unit is not None and unit != spec.unit:
+            value["unit"] = unit
+        for key in ("min_inclusive", "max_inclusive"):
+            if key in form_data and not form_data.get(key):
+                value[key] = False
+        if not any(key in value for key in ("min", "max", "check_min", "check_max")):
+            raise InvalidInput("This criterion cannot be used: give a minimum, a maximum or both.")
+        operator = Operator.BETWEEN.value
     else:
-        fact, value = None, {}
+        raise InvalidInput(f"This criterion cannot be used: the fact {fact} ({spec.kind}) is not read by criteria.")
     try:
-        validate_criterion(fact, Operator(operator), value)
+        validate_criterion(spec, Operator(operator), value, fact=fact,
+                           answers=answers if spec.kind == "choice" else None)
     except (InvalidCriterion, ValueError) as error:
         raise InvalidInput(f"This criterion cannot be used: {error}.") from None
     return fact, operator, value
 
 
-def save_criterion(actor: StaffUser, trial: Trial, criterion: Criterion | None,
-                   form_data: dict[str, Any], version: str | None) -> None:
+def save_criterion(actor: StaffUser, trial: Trial, criterion: Criterion | None, bank: Bank,
+                   form_data: Mapping[str, Any], texts: dict[str, dict[str, str]], version: str | None,
+                   line_key: str | None = None) -> None:
+    """Save a criterion with its words in each language (`texts`: lang -> description and
+    what to say when it is not met; English is required)."""
+    # What was typed is checked first: a person sees their own mistakes before any conflict.
+    fact, operator, value = criterion_data(bank, form_data)
+    english = texts.get("en", {})
+    if not (english.get("description") or "").strip():
+        raise InvalidInput("Write the plain description in English.")
     _check_version(trial, version, None, trial_snapshot)
-    fact, operator, value = criterion_data(form_data)
-    texts = dict(criterion.texts) if criterion else {}
-    english = {"description": form_data["description"].strip()}
-    if (form_data.get("if_not_met") or "").strip():
-        english["if_not_met"] = form_data["if_not_met"].strip()
-    texts["en"] = english
+    cleaned = {lang: {k: v.strip() for k, v in words.items() if v and v.strip()}
+               for lang, words in texts.items() if (words.get("description") or "").strip()}
     if criterion is None:
-        criterion = Criterion(position=len(trial.criteria))
+        criterion = Criterion(position=len(trial.criteria), line_key=line_key)
         trial.criteria.append(criterion)
     criterion.fact, criterion.operator, criterion.value = fact, operator, value
-    criterion.texts = texts
+    criterion.texts = cleaned
     criterion.source = (form_data.get("source") or "").strip() or None
+    count_untriaged_lines(trial)
     _touch(trial)
     audit(actor, "criterion.save", trial.registry_id,
-          f"Saved criterion {criterion.position + 1} of {trial.registry_id}: {english['description']}",
-          {"fact": fact, "operator": operator, "value": value})
+          f"Saved criterion {criterion.position + 1} of {trial.registry_id}: {cleaned['en']['description']}",
+          {"fact": fact, "operator": operator, "value": value, "line": criterion.line_key})
+    _commit()
+
+
+def set_line_state(actor: StaffUser, trial: Trial, key: str, state: str | None, version: str | None) -> None:
+    """Mark a registry line "the study team will check" or "not about the patient", or undo."""
+    _check_version(trial, version, None, trial_snapshot)
+    if key not in {line.key for line in split_lines(trial.eligibility_text)}:
+        raise InvalidInput("That line is not in this study's registry text any more. Reload the page.")
+    if state is not None and state not in LINE_STATES:
+        raise InvalidInput(f"{state!r} is not a way to mark a line.")
+    triage = dict(trial.line_triage or {})
+    if state is None:
+        triage.pop(key, None)
+    else:
+        triage[key] = state
+    trial.line_triage = triage
+    count_untriaged_lines(trial)
+    _touch(trial)
+    audit(actor, "line.triage", trial.registry_id,
+          f"Marked a registry line of {trial.registry_id}: {state or 'not gone through'}", {"line": key, "state": state})
     _commit()
 
 
@@ -187,6 +260,7 @@ def remove_criterion(actor: StaffUser, trial: Trial, criterion: Criterion, versi
     trial.criteria.remove(criterion)
     db.session.flush()
     _renumber(trial)
+    count_untriaged_lines(trial)
     _touch(trial)
     audit(actor, "criterion.remove", trial.registry_id, f"Removed criterion from {trial.registry_id}: {description}")
     _commit()
@@ -232,6 +306,105 @@ def save_trial_texts(actor: StaffUser, trial: Trial, lang: str, data: dict[str, 
     _touch(trial)
     audit(actor, "trial.texts", trial.registry_id,
           f"Saved {lang} texts of {trial.registry_id} ({'reviewed' if entry['reviewed'] else 'not reviewed'})")
+    _commit()
+
+
+# --- the question bank (admins) ----------------------------------------------------------------
+
+def bank_snapshot(part: str, row: Any) -> dict[str, Any]:
+    return json.loads(json.dumps(bank_entry(part, row), sort_keys=True))
+
+
+def _check_bank(part: str, row: Any, entry: dict[str, Any]) -> None:
+    """The bank as it would be after this change must still make sense, and every criterion in
+    the catalog must still be one the bank can read; otherwise nothing is saved."""
+    bank = database_bank()
+    entries = [e for e in bank[part] if e["id"] != (row.key if row is not None and row.id is not None else None)]
+    position = next((i for i, e in enumerate(bank[part]) if row is not None and e["id"] == row.key), len(entries))
+    entries.insert(position, entry)
+    bank[part] = entries
+    document = {"format": "trialcheck-catalog", "format_version": 2, "catalog_version": "check",
+                **bank, "trials": [], "education_pages": []}
+    try:
+        validate_catalog(document)
+    except CatalogError as error:
+        raise InvalidInput(f"This cannot be saved: {error}.") from None
+
+
+def save_bank_entry(actor: StaffUser, part: str, row: Any | None, data: dict[str, Any],
+                    version: str | None, loaded: str | None) -> Any:
+    """Create or edit a question, condition or fact (its texts are saved per language)."""
+    model = BANK[part].model
+    creating = row is None
+    if not creating:
+        _check_version(row, version, loaded, lambda r: bank_snapshot(part, r))
+    clash = db.session.scalar(select(model.id).where(model.key == data["id"]))
+    if clash is not None and (creating or clash != row.id):
+        raise InvalidInput(f"There is already a {part[:-1]} with the id {data['id']}.")
+    entry = {**(bank_entry(part, row) if not creating else {"texts": {}}), **data}
+    _check_bank(part, row, entry)
+    if creating:
+        row = model()
+        if hasattr(model, "position"):
+            row.position = (db.session.scalar(select(func.max(model.position))) or 0) + 1
+        db.session.add(row)
+    apply_bank_entry(part, row, {**entry, "edited": True}, None)
+    bump_revision()
+    audit(actor, f"{part[:-1]}.{'create' if creating else 'edit'}", row.key,
+          f"{'Created' if creating else 'Edited'} {part[:-1]} {row.key}", {"fields": sorted(data)})
+    _commit()
+    return row
+
+
+def save_bank_texts(actor: StaffUser, part: str, row: Any, lang: str, words: dict[str, Any],
+                    version: str | None, loaded: str | None) -> None:
+    _check_version(row, version, loaded, lambda r: bank_snapshot(part, r))
+    texts = {**(row.texts or {}), lang: words}
+    entry = {**bank_entry(part, row), "texts": texts}
+    _check_bank(part, row, entry)
+    row.texts = texts
+    row.staff_edited = True
+    row.version += 1
+    bump_revision()
+    audit(actor, f"{part[:-1]}.texts", row.key,
+          f"Saved {lang} texts of {part[:-1]} {row.key} ({'reviewed' if words.get('reviewed') else 'not reviewed'})")
+    _commit()
+
+
+def move_bank_entry(actor: StaffUser, part: str, row: Any, step: int, version: str | None) -> None:
+    _check_version(row, version, None, lambda r: bank_snapshot(part, r))
+    model = BANK[part].model
+    rows = list(db.session.scalars(select(model).order_by(model.position, model.id)))
+    index = rows.index(row)
+    target = max(0, min(len(rows) - 1, index + step))
+    rows.insert(target, rows.pop(index))
+    moved = [bank_entry(part, r) for r in rows]
+    bank = {**database_bank(), part: moved}
+    try:
+        validate_catalog({"format": "trialcheck-catalog", "format_version": 2, "catalog_version": "check",
+                          **bank, "trials": [], "education_pages": []})
+    except CatalogError as error:
+        raise InvalidInput(f"This cannot be moved: {error}.") from None
+    for position, item in enumerate(rows):
+        item.position = position
+    row.version += 1
+    row.staff_edited = True
+    bump_revision()
+    audit(actor, f"{part[:-1]}.move", row.key, f"Moved {part[:-1]} {row.key} to place {target + 1}")
+    _commit()
+
+
+def set_bank_retired(actor: StaffUser, part: str, row: Any, retired: bool, version: str | None) -> None:
+    """Retire (or bring back) a question, condition or fact. A criterion on a retired fact counts
+    as "the study team will check": knowing less never improves a verdict."""
+    _check_version(row, version, None, lambda r: bank_snapshot(part, r))
+    _check_bank(part, row, {**bank_entry(part, row), "retired": retired})
+    row.retired = retired
+    row.staff_edited = True
+    row.version += 1
+    bump_revision()
+    audit(actor, f"{part[:-1]}.{'retire' if retired else 'restore'}", row.key,
+          f"{'Retired' if retired else 'Brought back'} {part[:-1]} {row.key}")
     _commit()
 
 

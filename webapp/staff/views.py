@@ -13,9 +13,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..catalog import ctgov
+from ..catalog.bank import answers_by_fact
+from ..catalog.importing import ConditionCatalog, cannot_show
 from ..catalog.models import Criterion, EducationPage, Trial
 from ..catalog.schema import CatalogError
-from ..catalog.service import dump_catalog, export_catalog
+from ..catalog.service import database_bank, dump_catalog, export_catalog
+from ..catalog.snapshot import question_bank, snapshot
+from ..core import units
+from ..core.eligibility_text import split_lines
 from ..content import render_markdown
 from ..extensions import db, limiter
 from ..languages import LANGUAGE_NAMES
@@ -138,6 +143,7 @@ def trials():  # type: ignore[no-untyped-def]
 def trial_edit(trial_id: int | None = None):  # type: ignore[no-untyped-def]
     trial = _trial(trial_id) if trial_id else None
     form = forms.TrialForm()
+    form.conditions.choices = _condition_choices()
     conflict = None
     if form.validate_on_submit():
         data = {key: getattr(form, key).data for key in (
@@ -169,9 +175,48 @@ def trial_edit(trial_id: int | None = None):  # type: ignore[no-untyped-def]
     elif request.method == "GET":
         form.status.data = "RECRUITING"
         form.shown.data = False
+    lines = split_lines(trial.eligibility_text) if trial else []
+    linked = {c.line_key: c for c in trial.criteria if c.line_key} if trial else {}
+    hidden_because = cannot_show(trial, set(ConditionCatalog.load().terms)) if trial else None
     return render_template("staff/trial_edit.html", form=form, trial=trial, conflict=conflict,
-                           action=forms.VersionForm(), languages=current_app.config["LANGUAGES"]), \
+                           action=forms.VersionForm(), languages=current_app.config["LANGUAGES"],
+                           lines=lines, linked=linked, hidden_because=hidden_because), \
         _status(form, conflict)
+
+
+def _condition_choices(everyone: bool = False) -> list[tuple[str, str]]:
+    choices = [(c["id"], c["texts"].get("en", {}).get("label", c["id"]))
+               for c in database_bank(include_retired=False)["conditions"]]
+    return choices + ([("any", "Everyone")] if everyone else [])
+
+
+@bp.post("/trials/<int:trial_id>/lines/<key>")
+@login_required
+def line_triage(trial_id: int, key: str):  # type: ignore[no-untyped-def]
+    trial = _trial(trial_id)
+    form = forms.VersionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    state = request.form.get("state") or None
+    try:
+        services.set_line_state(current_user, trial, key[:40], None if state == "undo" else state, form.version.data)
+    except services.EditConflict:
+        flash("Someone else changed this study while you were looking at it. Nothing was changed: check the lines and try again.")
+    except services.InvalidInput as error:
+        flash(str(error))
+    return redirect(url_for("staff.trial_edit", trial_id=trial.id) + f"#line-{key[:40]}")
+
+
+def _fact_choices(bank) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    labels = {f["id"]: f["texts"].get("en", {}).get("label", f["id"]) for f in database_bank(False)["facts"]}
+    used = [f for f in bank.facts if f in bank.for_fact]
+    return [("", "— nothing a person answers: the study team checks")] + [
+        (fact, f"{labels.get(fact, fact)} ({fact})") for fact in used]
+
+
+def _criterion_words(form_data, languages) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
+    return {lang: {"description": (form_data.get(f"description_{lang}") or "")[:1000],
+                   "if_not_met": (form_data.get(f"if_not_met_{lang}") or "")[:1000]} for lang in languages}
 
 
 @bp.route("/trials/<int:trial_id>/criteria/new", methods=["GET", "POST"])
@@ -184,34 +229,72 @@ def criterion_edit(trial_id: int, criterion_id: int | None = None):  # type: ign
         criterion = db.session.get(Criterion, criterion_id)
         if criterion is None or criterion.trial_id != trial.id:
             abort(404)
+    bank = question_bank()
+    languages = current_app.config["LANGUAGES"]
     form = forms.CriterionForm()
-    conflict = None
-    if form.validate_on_submit():
+    form.fact.choices = _fact_choices(bank)
+    conflict, problem = None, None
+    # The fact comes from the form, or the "Choose" step (?fact=), or the criterion being edited.
+    fact = request.form.get("fact") if request.method == "POST" else request.args.get(
+        "fact", criterion.fact if criterion else "")
+    fact = fact if fact in bank.facts else ""
+    spec = bank.facts.get(fact)
+    form.unit.choices = [(u, u) for u in units.CANONICAL.get(spec.unit or "", (spec.unit,))] if spec and spec.is_number else []
+    line_key = request.values.get("line") or (criterion.line_key if criterion else None)
+    line = next((item for item in split_lines(trial.eligibility_text) if item.key == line_key), None)
+    words = _criterion_words(request.form, languages) if request.method == "POST" else None
+    value = {}
+    if request.method == "POST" and request.form.get("step") != "choose" and form.validate_on_submit():
         try:
             _, conflict = _save(form, lambda: services.save_criterion(
-                current_user, trial, criterion, form.data, form.version.data))
+                current_user, trial, criterion, bank, request.form, words, form.version.data,
+                line_key=line.key if line else None))
         except services.InvalidInput as error:
-            form.operator.errors = [str(error)]
+            problem = str(error)
         else:
             if conflict is None:
                 flash("Criterion saved.")
                 return redirect(url_for("staff.trial_edit", trial_id=trial.id) + "#criteria")
-    elif request.method == "GET":
+        try:
+            value = services.criterion_data(bank, request.form)[2]
+        except services.InvalidInput:
+            value = {}
+    elif request.method == "GET" or request.form.get("step") == "choose":
         form.version.data = str(trial.version)
-        if criterion is not None:
+        form.fact.data = fact
+        if criterion is not None and criterion.fact == fact:
             value = criterion.value or {}
-            form.fact.data = criterion.fact or ""
-            form.operator.data = criterion.operator
-            form.met.data = ", ".join(value.get("met", []))
-            form.check.data = ", ".join(value.get("check", []))
-            form.minimum.data, form.maximum.data = value.get("min"), value.get("max")
-            form.check_minimum.data, form.check_maximum.data = value.get("check_min"), value.get("check_max")
-            english = criterion.texts.get("en", {})
-            form.description.data = english.get("description")
-            form.if_not_met.data = english.get("if_not_met")
+            words = {lang: criterion.texts.get(lang, {}) for lang in languages}
             form.source.data = criterion.source
+        else:
+            words = {lang: {} for lang in languages}
+            form.source.data = line.full_text if line else None
+        for key, name in (("min", "minimum"), ("max", "maximum"), ("check_min", "check_minimum"),
+                          ("check_max", "check_maximum")):
+            getattr(form, name).data = "" if value.get(key) is None else str(value[key])
+        form.unit.data = value.get("unit") or (spec.unit if spec else None)
+        form.min_inclusive.data = value.get("min_inclusive", True)
+        form.max_inclusive.data = value.get("max_inclusive", True)
+    answers = sorted(answers_by_fact(bank).get(fact, set()) | ({"none"} if fact == "conditions" else set())) \
+        if spec and spec.kind == "choice" else []
+    counted = {answer: key for key in ("met", "check", "edge") for answer in value.get(key, [])}
+    chosen = {answer: (request.form.get(f"answer-{answer}") if request.method == "POST" and request.form.get("step") != "choose"
+                       else counted.get(answer, "not_met")) for answer in answers}
+    labels = _answer_labels(fact, bank)
     return render_template("staff/criterion_edit.html", form=form, trial=trial, criterion=criterion,
-                           conflict=conflict), _status(form, conflict)
+                           conflict=conflict, problem=problem, fact=fact, spec=spec, answers=answers,
+                           chosen=chosen, labels=labels, words=words, languages=languages, line=line,
+                           language_labels=forms.LANGUAGE_LABELS), \
+        409 if conflict else 400 if (problem or form.errors) else 200
+
+
+def _answer_labels(fact: str, bank) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Each answer of a choice fact as the English question words it."""
+    question = bank.for_fact.get(fact)
+    if question is None:
+        return {}
+    texts = snapshot().question_texts("en").get(question.id)
+    return {value: words.label for value, words in (texts.options if texts else {}).items()}
 
 
 @bp.post("/trials/<int:trial_id>/criteria/<int:criterion_id>/<any(up, down, remove):action>")
@@ -246,6 +329,8 @@ def trial_visibility(trial_id: int, action: str):  # type: ignore[no-untyped-def
         services.set_trial_archived(current_user, trial, action == "archive", form.version.data)
     except services.EditConflict:
         flash("Someone else changed this study while you were looking at it. Nothing was changed.")
+    except services.InvalidInput as error:
+        flash(str(error))
     else:
         flash(f"{trial.registry_id} is {'archived: patients no longer see it' if action == 'archive' else 'now shown to patients'}.")
     return redirect(url_for("staff.trial_edit", trial_id=trial.id))
@@ -332,6 +417,7 @@ def pages():  # type: ignore[no-untyped-def]
 def page_edit(page_id: int | None = None):  # type: ignore[no-untyped-def]
     page = _page(page_id) if page_id else None
     form = forms.PageForm()
+    form.conditions.choices = _condition_choices(everyone=True)
     form.trials.choices = _trial_choices()
     conflict = None
     if form.validate_on_submit():

@@ -1,0 +1,70 @@
+"""Each process trusts the catalog revision it read for CATALOG_REVISION_SECONDS: a change it
+commits itself is seen on the next request, one another worker commits within that time."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import update
+
+from conftest import Screener, months_ago, verdicts
+from webapp.catalog import snapshot as snapshot_module
+from webapp.catalog.models import CatalogInfo, Trial
+from webapp.catalog.service import bump_revision
+from webapp.extensions import db
+
+TRIAL = "NCT06205342"  # chronic pancreatitis, recruiting
+ANSWERS = {
+    "conditions": {"answer": ["chronic_pancreatitis"]}, "age": {"answer": "50"},
+    "chronic_pancreatitis_diagnosed": months_ago(40), "cp_pain_duration": {"answer": "over_6_months"},
+    "cp_dose_stable": {"answer": "yes"}, "cp_procedure_planned": {"answer": "no"},
+    "veteran": {"answer": "no"}, "english": {"answer": "yes"}, "sex": {"answer": "female"},
+    "pregnancy": {"answer": "no"},
+}
+
+
+def listed_ids(client) -> set[str]:
+    page = client.get("/en/results?show=all").get_data(as_text=True)
+    return set(verdicts(page))
+
+
+def screened(app) -> Screener:
+    person = Screener(app.test_client())
+    person.questions_asked(ANSWERS)
+    return person
+
+
+def test_a_change_this_process_commits_is_seen_at_once(app):
+    app.config["CATALOG_REVISION_SECONDS"] = 3600
+    person = screened(app)
+    assert TRIAL in listed_ids(person.client)
+    with app.app_context():
+        db.session.execute(update(Trial).where(Trial.registry_id == TRIAL).values(archived=True))
+        bump_revision()
+        db.session.commit()
+    assert TRIAL not in listed_ids(person.client)
+
+
+def test_a_change_another_worker_commits_is_seen_after_the_interval(app, monkeypatch):
+    app.config["CATALOG_REVISION_SECONDS"] = 5
+    person = screened(app)
+    assert TRIAL in listed_ids(person.client)
+    with app.app_context():
+        # Another worker's commit: new rows and a new revision, without this process's flag.
+        db.session.execute(update(Trial).where(Trial.registry_id == TRIAL).values(archived=True))
+        db.session.execute(update(CatalogInfo).where(CatalogInfo.key == "revision").values(value="elsewhere"))
+        db.session.commit()
+    assert TRIAL in listed_ids(person.client)  # still this process's snapshot
+    later = time.monotonic() + 6
+    monkeypatch.setattr(snapshot_module.time, "monotonic", lambda: later)
+    assert TRIAL not in listed_ids(person.client)
+
+
+def test_a_rolled_back_change_does_not_force_a_read(app):
+    app.config["CATALOG_REVISION_SECONDS"] = 3600
+    screened(app).client.get("/en/questions/age")
+    with app.app_context():
+        bump_revision()
+        db.session.rollback()
+        assert "catalog_revision_read" in app.extensions
+        assert not db.session.info.get("catalog_revision_changed")

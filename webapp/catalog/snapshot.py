@@ -1,0 +1,386 @@
+"""The catalog as patient pages read it: the question bank, the index, texts per language.
+
+Everything language-free (the bank, the index of listed trials) is built once per process for
+each catalog revision; texts are read for the language and items a page shows, and kept per
+process until the revision changes. A request costs one primary-key lookup of the revision.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import selectinload
+
+from ..bidi import isolate_latin
+from ..core.engine import Assessment, CriterionResult, InvalidCriterion, Operator
+from ..core.engine import Criterion as CoreCriterion
+from ..core.facts import FactSpec
+from ..core.questions import Bank
+from ..core.screening import ANY_CONDITION, CatalogIndex, TrialOutcome, TrialSpec, relates_to, with_line_rules
+from ..extensions import db
+from ..languages import RIGHT_TO_LEFT
+from .bank import answers_by_fact, bank_from
+from .models import Criterion, EducationPage, Trial
+from .service import DEFAULT_LANGUAGE, catalog_revision, database_bank, localised, unreviewed_text
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def _fit(lang: str):  # type: ignore[no-untyped-def]
+    """Keeps Latin names whole in right-to-left text (see bidi.py)."""
+    return isolate_latin if lang in RIGHT_TO_LEFT else _same
+
+
+# --- texts of the bank --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OptionText:
+    label: str
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class QuestionText:
+    """A question's words in one language (English where a translation is missing)."""
+
+    text: str
+    short_label: str
+    hint: str | None
+    options: dict[str, OptionText]
+    messages: dict[str, str]
+    untranslated: bool
+    unreviewed: bool
+    text_lang: str
+
+
+@dataclass(frozen=True)
+class ConditionText:
+    id: str
+    label: str
+    in_sentence: str | None
+    search_term: str | None
+
+
+def _question_text(entry: dict[str, Any], conditions: dict[str, dict[str, Any]], lang: str) -> QuestionText:
+    words, fallback = localised(entry["texts"], lang)
+    english = entry["texts"].get(DEFAULT_LANGUAGE, {})
+    fit = _fit(lang) if not fallback else _same
+    options: dict[str, OptionText] = {}
+    untranslated = fallback
+    if entry["kind"] == "conditions":
+        for key, condition in conditions.items():
+            label, missing = localised(condition["texts"], lang)
+            untranslated = untranslated or missing
+            options[key] = OptionText(fit(label.get("label", key)),
+                                      fit(label["hint"]) if label.get("hint") else None)
+    for value, option in (english.get("options") or {}).items():
+        translated = (words.get("options") or {}).get(value)
+        untranslated = untranslated or translated is None
+        chosen = translated or option
+        options[value] = OptionText(fit(chosen.get("label", value)), fit(chosen["hint"]) if chosen.get("hint") else None)
+    return QuestionText(
+        text=fit(words.get("text") or english.get("text", entry["id"])),
+        short_label=fit(words.get("short_label") or english.get("short_label") or english.get("text", entry["id"])),
+        hint=fit(words["hint"]) if words.get("hint") else None,
+        options=options, messages={**(english.get("messages") or {}), **(words.get("messages") or {})}
+        if fallback else dict(words.get("messages") or {}),
+        untranslated=untranslated, unreviewed=unreviewed_text(words),
+        text_lang=DEFAULT_LANGUAGE if fallback else lang,
+    )
+
+
+# --- trial cards ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TrialCard:
+    """What the results page shows of one trial, in the reader's language."""
+
+    registry_id: str
+    registry_url: str | None
+    acronym: str | None
+    official_title: str
+    sponsor: str | None
+    status: str
+    status_verified: str | None
+    registry_updated: str | None
+    site: str | None
+    site_city: str | None
+    contacts: list[dict[str, Any]]
+    sources: list[dict[str, Any]]
+    facts_checked: str | None
+    title: str
+    summary: str
+    involves: str | None
+    # Shown in English because this language has no text yet.
+    untranslated: bool
+    # A text (English or a translation) that no qualified person has checked yet.
+    unreviewed: bool
+    # The language title, summary and "involves" are actually in (English when not translated).
+    text_lang: str
+    locations: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PageView:
+    slug: str
+    title: str
+    summary: str
+    body: str
+    sources: list[dict[str, Any]]
+    conditions: list[str]
+    untranslated: bool
+    unreviewed: bool
+    text_lang: str
+
+
+# --- the snapshot -----------------------------------------------------------------------------------
+
+def criterion_for(fact: str | None, operator: str, value: dict[str, Any], specs: dict[str, FactSpec],
+                  description: str = "", if_not_met: str | None = None) -> CoreCriterion:
+    """A stored criterion as the engine reads it. One the bank can no longer read (its fact was
+    retired, say) becomes "the study team will check": knowing less never improves a verdict."""
+    try:
+        return CoreCriterion(fact=fact, operator=Operator(operator), value=value or {},
+                             description=description, if_not_met=if_not_met,
+                             spec=specs.get(fact) if fact else None)
+    except (InvalidCriterion, ValueError):
+        return CoreCriterion(fact=None, operator=Operator.STUDY_TEAM_CHECKS, value={},
+                             description=description, if_not_met=if_not_met)
+
+
+def showable_conditions(conditions: list[str] | None, known: set[str]) -> list[str]:
+    """The trial's conditions the catalog knows ("any" counts), which let it be listed."""
+    return [c for c in conditions or [] if c in known or c == ANY_CONDITION]
+
+
+class Snapshot:
+    """The catalog at one revision, language-free; texts are added per language on demand."""
+
+    def __init__(self, revision: str | None):
+        self.revision = revision
+        self.entries = database_bank(include_retired=False)
+        self.bank: Bank = bank_from(self.entries)
+        self.conditions = {c["id"]: c for c in self.entries["conditions"]}
+        self.questions = {q["id"]: q for q in self.entries["questions"]}
+        self.index = self._build_index()
+        self._question_texts: dict[str, dict[str, QuestionText]] = {}
+        self._condition_texts: dict[str, list[ConditionText]] = {}
+
+    def _build_index(self) -> CatalogIndex:
+        listed = Trial.archived.is_(False)
+        trials = db.session.execute(
+            select(Trial.id, Trial.registry_id, Trial.status, Trial.conditions, Trial.untriaged_lines,
+                   Trial.team_lines)
+            .where(listed).order_by(Trial.position, Trial.id)).all()
+        specs = self.bank.facts
+        criteria: dict[int, list[CoreCriterion]] = {}
+        shared: dict[Any, CoreCriterion] = {}
+        rows = db.session.execute(
+            select(Criterion.trial_id, Criterion.fact, Criterion.operator, Criterion.value)
+            .join(Trial, Trial.id == Criterion.trial_id).where(listed)
+            .order_by(Criterion.trial_id, Criterion.position))
+        for trial_id, fact, operator, value in rows:
+            # Identical rules (same fact, operator and value) share one object across trials.
+            key = (fact, operator, _frozen(value))
+            if key not in shared:
+                shared[key] = criterion_for(fact, operator, value, specs)
+            criteria.setdefault(trial_id, []).append(shared[key])
+        known = set(self.bank.conditions)
+        rule_sets: dict[tuple[int, ...], tuple[CoreCriterion, ...]] = {}
+        specs_list = []
+        for trial_id, registry_id, status, conditions, untriaged, team_lines in trials:
+            tags = showable_conditions(conditions, known)
+            if not tags:
+                continue  # no condition the catalog knows: it cannot be shown (staff are told why)
+            rules = with_line_rules(criteria.get(trial_id, ()), untriaged or 0, team_lines or 0)
+            # Trials with the same rules share one tuple, so a screening assesses it once.
+            rules = rule_sets.setdefault(tuple(map(id, rules)), rules)
+            specs_list.append(TrialSpec(registry_id, status, tuple(tags), rules))
+        return CatalogIndex(specs_list, answers_by_fact(self.bank))
+
+    def question_texts(self, lang: str) -> dict[str, QuestionText]:
+        found = self._question_texts.get(lang)
+        if found is None:
+            found = self._question_texts[lang] = {
+                key: _question_text(entry, self.conditions, lang) for key, entry in self.questions.items()}
+        return found
+
+    def condition_texts(self, lang: str) -> list[ConditionText]:
+        found = self._condition_texts.get(lang)
+        if found is None:
+            found = []
+            for key, entry in self.conditions.items():
+                words, _ = localised(entry["texts"], lang)
+                english = entry["texts"].get(DEFAULT_LANGUAGE, {})
+                found.append(ConditionText(key, words.get("label") or english.get("label", key),
+                                           words.get("in_sentence") or english.get("in_sentence"),
+                                           entry.get("search_term")))
+            self._condition_texts[lang] = found
+        return found
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def snapshot() -> Snapshot:
+    """This process's snapshot of the catalog, rebuilt when the catalog revision changes.
+
+    The revision is read at most once per CATALOG_REVISION_SECONDS (a change this process
+    commits is seen at once, see `service.bump_revision`). When the database cannot be reached, the
+    snapshot this process already has is used, so a person can go on answering questions; a
+    process that never read the catalog cannot.
+    """
+    extensions = current_app.extensions
+    cached: Snapshot | None = extensions.get("catalog_snapshot")
+    now = time.monotonic()
+    if cached is not None and now - extensions.get("catalog_revision_read", -1e9) < \
+            current_app.config["CATALOG_REVISION_SECONDS"]:
+        return cached
+    try:
+        revision = catalog_revision()
+    except (DBAPIError, PoolTimeout):
+        db.session.rollback()
+        if cached is None:
+            raise
+        current_app.logger.warning("database unavailable: using this process's catalog snapshot")
+        return cached
+    extensions["catalog_revision_read"] = now
+    if cached is None or cached.revision != revision:
+        if cached is not None:
+            gc.unfreeze()
+        cached = Snapshot(revision)
+        extensions["catalog_snapshot"] = cached
+        # Long-lived objects: keep the garbage collector from walking them on every collection.
+        gc.collect()
+        gc.freeze()
+    return cached
+
+
+def catalog_index() -> CatalogIndex:
+    return snapshot().index
+
+
+def question_bank() -> Bank:
+    return snapshot().bank
+
+
+# --- trials and pages in the reader's language ----------------------------------------------------
+
+CARDS_KEPT = 2000
+
+
+def localise_outcomes(outcomes: list[TrialOutcome], lang: str) -> list[TrialOutcome]:
+    """The same outcomes, carrying the card and criterion wording in `lang` for display.
+
+    Cards are kept per process (the most recently shown ones, for the current catalog
+    revision), so a busy results page does not read the same trials again and again.
+    """
+    wanted = {o.trial.registry_id for o in outcomes}
+    if not wanted:
+        return []
+    current = snapshot()
+    cards: OrderedDict[tuple[str, str], Any] = current_app.extensions.setdefault("trial_cards", OrderedDict())
+    if cards and next(iter(cards.values()))[0] != current.revision:
+        cards.clear()
+    missing = {rid for rid in wanted if (lang, rid) not in cards}
+    if missing:
+        rows = db.session.scalars(select(Trial).options(selectinload(Trial.criteria))
+                                  .where(Trial.registry_id.in_(missing)))
+        for trial in rows:
+            cards[(lang, trial.registry_id)] = (current.revision, _card_and_criteria(trial, lang, current.bank))
+    shown = {}
+    for rid in wanted:
+        cards.move_to_end((lang, rid))
+        shown[rid] = cards[(lang, rid)][1]
+    while len(cards) > CARDS_KEPT:
+        cards.popitem(last=False)
+    localised_outcomes = []
+    for outcome in outcomes:
+        card, criteria = shown[outcome.trial.registry_id]
+        # The rules for registry lines (left to the team, not gone through) come last.
+        criteria = criteria + outcome.trial.criteria[len(criteria):]
+        results = tuple(CriterionResult(criterion, result.outcome, result.unknown_because)
+                        for criterion, result in zip(criteria, outcome.assessment.results, strict=False))
+        trial = replace(outcome.trial, payload=card, criteria=criteria)
+        localised_outcomes.append(TrialOutcome(trial, Assessment(outcome.assessment.verdict, results)))
+    return localised_outcomes
+
+
+def _card_and_criteria(trial: Trial, lang: str, bank: Bank) -> tuple[TrialCard, tuple[CoreCriterion, ...]]:
+    texts, card_fallback = localised(trial.texts, lang)
+    untranslated = card_fallback
+    fit = _fit(lang)
+    criteria = []
+    for row in trial.criteria:
+        words, fallback = localised(row.texts, lang)
+        untranslated = untranslated or fallback
+        if_not_met = words.get("if_not_met")
+        criteria.append(criterion_for(row.fact, row.operator, row.value, bank.facts,
+                                      description=fit(words.get("description", "")),
+                                      if_not_met=fit(if_not_met) if if_not_met else None))
+    card = TrialCard(
+        registry_id=trial.registry_id, registry_url=trial.registry_url,
+        acronym=trial.acronym, official_title=trial.official_title, sponsor=trial.sponsor,
+        status=trial.status, status_verified=trial.status_verified,
+        registry_updated=trial.registry_updated, site=trial.site,
+        site_city=trial.site_city, contacts=trial.contacts or [], sources=trial.sources or [],
+        facts_checked=trial.facts_checked, title=fit(texts.get("title", trial.official_title)),
+        summary=fit(texts.get("summary", "")),
+        involves=fit(texts["involves"]) if texts.get("involves") else None,
+        unreviewed=unreviewed_text(texts),
+        text_lang=DEFAULT_LANGUAGE if card_fallback else lang,
+        untranslated=untranslated, locations=trial.locations or [],
+    )
+    return card, tuple(criteria)
+
+
+def _page_view(page: EducationPage, lang: str) -> PageView:
+    texts, untranslated = localised(page.texts, lang)
+    fit = _fit(lang) if not untranslated else _same
+    return PageView(page.slug, fit(texts.get("title", page.slug)), fit(texts.get("summary", "")),
+                    texts.get("body", ""), page.sources or [], page.conditions or [], untranslated,
+                    unreviewed_text(texts),
+                    DEFAULT_LANGUAGE if untranslated else lang)
+
+
+def education_pages(lang: str) -> list[PageView]:
+    """Every education page in `lang`, kept per process until the catalog revision changes.
+
+    Each results page lists the pages that fit; reading every page's texts in every language
+    from the database on each request would be the heaviest part of a small catalog's page.
+    """
+    revision = catalog_revision()
+    cache = current_app.extensions.setdefault("education_pages", {})
+    cached = cache.get(lang)
+    if cached is None or cached[0] != revision:
+        pages = db.session.scalars(select(EducationPage).order_by(EducationPage.position, EducationPage.id))
+        cached = cache[lang] = (revision, [_page_view(p, lang) for p in pages])
+    return cached[1]
+
+
+def education_page(slug: str, lang: str) -> PageView | None:
+    page = db.session.scalar(select(EducationPage).where(EducationPage.slug == slug))
+    return _page_view(page, lang) if page else None
+
+
+def pages_for_conditions(chosen: list[str], lang: str) -> list[PageView]:
+    """The pages that fit the chosen conditions: those about one of them first, then the pages
+    for everyone."""
+    fitting = [p for p in education_pages(lang) if relates_to(p.conditions, chosen)]
+    specific = [p for p in fitting if not set(chosen).isdisjoint(p.conditions)]
+    return specific + [p for p in fitting if set(chosen).isdisjoint(p.conditions)]
