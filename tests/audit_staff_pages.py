@@ -6,6 +6,7 @@ walks these too, signed in as an admin.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from flask import Flask
@@ -15,17 +16,19 @@ from audit_pages import AuditPage
 from webapp.catalog.models import CatalogCondition, CatalogFact, CatalogQuestion, EducationPage, Trial
 from webapp.extensions import db
 from webapp.sharing.models import ShareLink
-from webapp.staff.models import StaffUser
+from webapp.staff.auth import token_hash
+from webapp.staff.models import StaffSession, StaffUser
 
 AUDITOR = "auditor@clinic.example"
 PASSWORD = "an auditor's long password"
 
 
-def signed_in(user_id: int, generation: int):  # type: ignore[no-untyped-def]
+def signed_in(user_id: int, generation: int, token: str):  # type: ignore[no-untyped-def]
     def prepare(client: Any) -> None:
         with client.session_transaction() as session:
             session["_user_id"] = f"{user_id}:{generation}"
             session["_fresh"] = True
+            session["sid"] = token
     return prepare
 
 
@@ -47,10 +50,14 @@ def staff_pages(app: Flask) -> list[AuditPage]:
         question = db.session.scalar(select(CatalogQuestion).where(CatalogQuestion.key == "cp_pain_duration"))
         condition = db.session.scalar(select(CatalogCondition).order_by(CatalogCondition.position))
         fact = db.session.scalar(select(CatalogFact).where(CatalogFact.key == "hba1c"))
+        # A server-side session row, as signing in makes one.
+        token = secrets.token_urlsafe(32)
+        db.session.add(StaffSession(token_hash=token_hash(token), staff_id=user.id))
+        db.session.commit()
         ids = {"user": user.id, "generation": user.password_generation, "trial": trial.id,
                "criterion": criterion_id, "page": page.id, "link": link.id, "question": question.id,
                "condition": condition.id, "fact": fact.id}
-    admin = signed_in(ids["user"], ids["generation"])
+    admin = signed_in(ids["user"], ids["generation"], token)
     pages = [
         AuditPage("staff login", "/staff/login", "en"),
         AuditPage("staff login errors", "/staff/login", "en", submit_empty=True, status=400),

@@ -10,7 +10,7 @@ from webapp.staff.models import StaffUser
 
 SAMPLE_VALUES = {"trial_id": 1, "criterion_id": 1, "page_id": 1, "link_id": 1, "user_id": 1,
                  "lang": "es", "action": "up", "state": "on", "kind": "svg", "key": "0123456789abcdef0123",
-                 "row_id": 1, "part": "questions"}
+                 "row_id": 1, "part": "questions", "token": "not-a-draft"}
 
 
 def test_every_staff_route_requires_a_login(database_url, tmp_path):

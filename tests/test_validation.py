@@ -108,11 +108,11 @@ def test_tampered_cookie_starts_a_fresh_screening(screener):
 
 
 def test_expired_session_starts_a_fresh_screening(screener, monkeypatch):
-    import itsdangerous.timed
+    import cryptography.fernet
 
     screener.answer("conditions", answer=["type1"])
-    later = itsdangerous.timed.time.time() + 3 * 3600  # past the 2-hour limit
-    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: later)
+    later = cryptography.fernet.time.time() + 3 * 3600  # past the 2-hour limit
+    monkeypatch.setattr(cryptography.fernet.time, "time", lambda: later)
     response = screener.client.get("/en/results", follow_redirects=True)
     assert "We could not read your saved answers" in response.get_data(as_text=True)
 

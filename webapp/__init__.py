@@ -14,7 +14,7 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .languages import current_language, register_language_context
 from .logs import register_logging
 from .security import register_request_checks
-from .sessions import ScreeningSessionInterface
+from .sessions import EncryptedSessionInterface
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 
@@ -50,7 +50,7 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     config.check_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)
-    app.session_interface = ScreeningSessionInterface()
+    app.session_interface = EncryptedSessionInterface()
     proxies = config.trusted_proxies(
         os.environ.get("TRUSTED_PROXIES") or app.config.get("TRUSTED_PROXIES"))
     if proxies:
@@ -69,13 +69,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
-    @app.before_request
-    def staff_upload_limit() -> None:
-        # Registered before CSRF protection reads the form: registry records and catalog
-        # files sent to /staff may be larger than anything a patient sends.
-        if request.path.startswith("/staff/"):
-            request.max_content_length = app.config["STAFF_MAX_CONTENT_LENGTH"]
-
+    # After register_request_checks, which sets the staff upload limit before anything reads the form.
     csrf.init_app(app)
 
 

@@ -35,6 +35,10 @@ class Defaults:
     STAFF_MAX_CONTENT_LENGTH = 5 * 1024 * 1024
     RATELIMIT_STORAGE_URI = "memory://"
     STAFF_LOGIN_LIMITS = ("10 per minute", "50 per hour")
+    # A staff sign-in lasts while it is used: it ends after this long without a request, and
+    # in any case this long after signing in.
+    STAFF_IDLE_TIMEOUT = timedelta(hours=2)
+    STAFF_SESSION_MAX = timedelta(hours=12)
     # Where the registry API lives; tests point it at 127.0.0.1.
     CTGOV_API_URL = "https://clinicaltrials.gov/api/v2/studies/"
     CTGOV_TIMEOUT_SECONDS = 10

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask.globals import request_ctx
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -44,15 +45,31 @@ def _page_language() -> str:
 
 
 def _render(code: int):  # type: ignore[no-untyped-def]
+    if request_ctx.url_adapter is None:
+        # The Host header could not be used (BadHost: a label over 63 characters, say), so no
+        # address could be matched or built from it: build the page's links without it.
+        request_ctx.url_adapter = current_app.url_map.bind("localhost", script_name=request.script_root or None,
+                                                           url_scheme=request.scheme)
     g.lang_code = _page_language()
     title, advice = MESSAGES.get(code, MESSAGES[400])
     return render_template("errors/error.html", code=code, title=title, advice=advice,
                            languages=current_app.config["LANGUAGES"]), code
 
 
+# Flask-WTF's reasons when the form's token could not be checked because the session is gone.
+SESSION_RAN_OUT = ("The CSRF session token is missing.", "The CSRF token has expired.")
+
+
 @bp.app_errorhandler(CSRFError)
 def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
     if request.blueprint == "staff":
+        from flask_login import current_user
+
+        if not current_user.is_authenticated and error.description in SESSION_RAN_OUT:
+            # The session ran out (or the browser lost it): sign in again, keeping what was typed.
+            from .staff.drafts import sign_in_again
+
+            return sign_in_again()
         return _render(400)
     if getattr(session, "unreadable", False) or not session.get("csrf_token"):
         # The cookie was tampered with, expired, or never sent: start again, and say so.

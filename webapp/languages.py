@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Flask, current_app, g, request, url_for
 
 # Each language named in itself, so a person can find theirs whatever page they are on.
@@ -19,10 +21,13 @@ def switch_links() -> list[dict[str, object]]:
     endpoint = request.endpoint
     args = dict(request.view_args or {})
     same_page = bool(endpoint) and current_app.url_map.is_endpoint_expecting(endpoint, "lang_code")
+    # The query string is carried over as it came, never as url_for keywords: "?_method=POST"
+    # or "?_external=1" would otherwise steer how the address is built.
+    query = urlencode(list(request.args.items(multi=True))) if same_page and request.args else ""
     links = []
     for code in current_app.config["LANGUAGES"]:
         if same_page:
-            href = url_for(endpoint, **{**args, **request.args.to_dict(), "lang_code": code})
+            href = url_for(endpoint, **{**args, "lang_code": code}) + (f"?{query}" if query else "")
         else:
             href = url_for("screener.start", lang_code=code)
         links.append({"code": code, "name": LANGUAGE_NAMES.get(code, code), "href": href,

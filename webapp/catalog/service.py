@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import wraps
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app, has_app_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..core.eligibility_text import split_lines
 from ..extensions import db
@@ -166,6 +169,35 @@ def catalog_is_empty() -> bool:
     )
 
 
+T = TypeVar("T")
+STALE_TRIES = 3
+
+
+def retry_when_stale(function: Callable[..., T]) -> Callable[..., T]:
+    """Run a write again from the start when another transaction changed one of its rows
+    between our read and our write.
+
+    Version columns make the losing UPDATE match no row (StaleDataError), raised by the commit
+    or by any autoflush before it. After the rollback every row is read afresh, so the rerun
+    works on what the other transaction left: a staff save then meets its version check and
+    reports an ordinary edit conflict; a catalog load keeps what staff just edited.
+    """
+
+    @wraps(function)
+    def run(*args: Any, **kwargs: Any) -> T:
+        for attempt in range(STALE_TRIES):
+            try:
+                return function(*args, **kwargs)
+            except StaleDataError:
+                db.session.rollback()
+                if attempt == STALE_TRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    return run
+
+
+@retry_when_stale
 def load_catalog(document: dict[str, Any], replace_edited: bool = False) -> LoadReport:
     """Load a catalog document in one transaction.
 

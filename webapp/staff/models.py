@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -16,7 +17,8 @@ ROLES = ("admin", "editor")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    # From time.time(), the one clock the session cookie's age is also read from.
+    return datetime.fromtimestamp(time.time(), timezone.utc)
 
 
 class StaffUser(UserMixin, db.Model):
@@ -64,3 +66,31 @@ class AuditEvent(db.Model):
     target: Mapped[str] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     summary: Mapped[str | None] = mapped_column(Text)
+
+
+class StaffSession(db.Model):
+    """One sign-in. The cookie carries a random token; only its hash is stored, so a copy of
+    this table signs nobody in. Signing out ends the row, so a copy of the cookie stops working."""
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StaffDraft(db.Model):
+    """What a staff member was saving when their session or its form token ran out: given back
+    to the same person after they sign in again, then deleted (or after a day)."""
+
+    __tablename__ = "staff_draft"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String(500))
+    fields: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

@@ -4,11 +4,13 @@ writes an audit event and commits in one place."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from functools import wraps
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from ..catalog import importing
 from ..catalog.bank import answers_by_fact
@@ -17,7 +19,7 @@ from ..catalog.models import Criterion, EducationPage, Trial
 from ..catalog.schema import LINE_STATES
 from ..catalog.schema import CatalogError, validate_catalog
 from ..catalog.service import (BANK, LoadReport, apply_bank_entry, bank_entry, bump_revision, count_untriaged_lines,
-                               criterion_record, database_bank, load_catalog, parse_catalog)
+                               criterion_record, database_bank, load_catalog, parse_catalog, retry_when_stale)
 from ..core.eligibility_text import split_lines
 from ..core.engine import InvalidCriterion, Operator, validate_criterion
 from ..core.questions import Bank
@@ -25,8 +27,11 @@ from ..core.typed import decimal_number
 from ..extensions import db
 from ..sharing.models import ShareLink
 from ..sharing.service import new_code
-from .auth import check_new_password, find_staff
+from .auth import check_new_password, end_sessions_of, find_staff
 from .models import AuditEvent, StaffUser
+
+
+T = TypeVar("T")
 
 
 class EditConflict(Exception):
@@ -48,13 +53,34 @@ def audit(actor: StaffUser, action: str, target: str, summary: str, details: dic
                               target=target, summary=summary, details=details or {}))
 
 
+SAVED_AT_THE_SAME_MOMENT = {"(saved at the same moment)": "reload the page to see what was saved"}
+
+
+def _saving(function: Callable[..., T]) -> Callable[..., T]:
+    """Make a save end in "saved" or an edit conflict, even when another save of the same row
+    lands between our read and our write: `retry_when_stale` runs it again on fresh rows, where
+    its version check raises the ordinary conflict (the view keeps what the person typed). Two
+    saves creating the same new item at once collide on a unique key, and get a conflict too.
+    """
+    retried = retry_when_stale(function)
+
+    @wraps(function)
+    def run(*args: Any, **kwargs: Any) -> T:
+        try:
+            return retried(*args, **kwargs)
+        except (StaleDataError, IntegrityError):
+            db.session.rollback()
+            raise EditConflict(SAVED_AT_THE_SAME_MOMENT, -1, {}) from None
+        except ObjectDeletedError:
+            db.session.rollback()
+            raise EditConflict({"(removed at the same moment)": "reload the page"}, -1, {}) from None
+
+    return run
+
+
 def _commit() -> None:
     try:
         db.session.commit()
-    except StaleDataError:
-        # Another save landed between our read and our write.
-        db.session.rollback()
-        raise EditConflict({"(saved at the same moment)": "reload to see it"}, -1, {}) from None
     except Exception:
         db.session.rollback()
         raise
@@ -107,6 +133,7 @@ def _touch(item: Trial | EducationPage) -> None:
     bump_revision()
 
 
+@_saving
 def save_trial(actor: StaffUser, trial: Trial | None, data: dict[str, Any],
                version: str | None, loaded: str | None) -> Trial:
     creating = trial is None
@@ -137,6 +164,7 @@ def save_trial(actor: StaffUser, trial: Trial | None, data: dict[str, Any],
     return trial
 
 
+@_saving
 def set_trial_archived(actor: StaffUser, trial: Trial, archived: bool, version: str | None) -> None:
     _check_version(trial, version, None, trial_snapshot)
     if not archived:
@@ -207,6 +235,7 @@ def criterion_data(bank: Bank, form_data: Mapping[str, Any]) -> tuple[str | None
     return fact, operator, value
 
 
+@_saving
 def save_criterion(actor: StaffUser, trial: Trial, criterion: Criterion | None, bank: Bank,
                    form_data: Mapping[str, Any], texts: dict[str, dict[str, str]], version: str | None,
                    line_key: str | None = None) -> None:
@@ -234,6 +263,7 @@ def save_criterion(actor: StaffUser, trial: Trial, criterion: Criterion | None, 
     _commit()
 
 
+@_saving
 def set_line_state(actor: StaffUser, trial: Trial, key: str, state: str | None, version: str | None) -> None:
     """Mark a registry line "the study team will check" or "not about the patient", or undo."""
     _check_version(trial, version, None, trial_snapshot)
@@ -254,6 +284,7 @@ def set_line_state(actor: StaffUser, trial: Trial, key: str, state: str | None, 
     _commit()
 
 
+@_saving
 def remove_criterion(actor: StaffUser, trial: Trial, criterion: Criterion, version: str | None) -> None:
     _check_version(trial, version, None, trial_snapshot)
     description = criterion.texts.get("en", {}).get("description", "")
@@ -266,6 +297,7 @@ def remove_criterion(actor: StaffUser, trial: Trial, criterion: Criterion, versi
     _commit()
 
 
+@_saving
 def move_criterion(actor: StaffUser, trial: Trial, criterion: Criterion, step: int, version: str | None) -> None:
     _check_version(trial, version, None, trial_snapshot)
     order = list(trial.criteria)
@@ -289,6 +321,7 @@ def _renumber(trial: Trial, order: list[Criterion] | None = None) -> None:
     trial.criteria.sort(key=lambda c: c.position)
 
 
+@_saving
 def save_trial_texts(actor: StaffUser, trial: Trial, lang: str, data: dict[str, Any],
                      criteria_texts: list[dict[str, str]], version: str | None, loaded: str | None) -> None:
     _check_version(trial, version, loaded, trial_snapshot)
@@ -331,6 +364,7 @@ def _check_bank(part: str, row: Any, entry: dict[str, Any]) -> None:
         raise InvalidInput(f"This cannot be saved: {error}.") from None
 
 
+@_saving
 def save_bank_entry(actor: StaffUser, part: str, row: Any | None, data: dict[str, Any],
                     version: str | None, loaded: str | None) -> Any:
     """Create or edit a question, condition or fact (its texts are saved per language)."""
@@ -356,6 +390,7 @@ def save_bank_entry(actor: StaffUser, part: str, row: Any | None, data: dict[str
     return row
 
 
+@_saving
 def save_bank_texts(actor: StaffUser, part: str, row: Any, lang: str, words: dict[str, Any],
                     version: str | None, loaded: str | None) -> None:
     _check_version(row, version, loaded, lambda r: bank_snapshot(part, r))
@@ -371,6 +406,7 @@ def save_bank_texts(actor: StaffUser, part: str, row: Any, lang: str, words: dic
     _commit()
 
 
+@_saving
 def move_bank_entry(actor: StaffUser, part: str, row: Any, step: int, version: str | None) -> None:
     _check_version(row, version, None, lambda r: bank_snapshot(part, r))
     model = BANK[part].model
@@ -394,6 +430,7 @@ def move_bank_entry(actor: StaffUser, part: str, row: Any, step: int, version: s
     _commit()
 
 
+@_saving
 def set_bank_retired(actor: StaffUser, part: str, row: Any, retired: bool, version: str | None) -> None:
     """Retire (or bring back) a question, condition or fact. A criterion on a retired fact counts
     as "the study team will check": knowing less never improves a verdict."""
@@ -410,6 +447,7 @@ def set_bank_retired(actor: StaffUser, part: str, row: Any, retired: bool, versi
 
 # --- registry import -------------------------------------------------------------------------
 
+@_saving
 def import_records(actor: StaffUser, texts: list[str | bytes]) -> list[importing.ImportResult]:
     """Check every record first; write all or nothing."""
     studies = [study for text in texts for study in importing.read_records(text)]
@@ -432,6 +470,7 @@ def page_snapshot(page: EducationPage) -> dict[str, Any]:
                                  sort_keys=True))
 
 
+@_saving
 def save_page(actor: StaffUser, page: EducationPage | None, data: dict[str, Any],
               version: str | None, loaded: str | None) -> EducationPage:
     creating = page is None
@@ -455,6 +494,7 @@ def save_page(actor: StaffUser, page: EducationPage | None, data: dict[str, Any]
     return page
 
 
+@_saving
 def save_page_texts(actor: StaffUser, page: EducationPage, lang: str, data: dict[str, Any],
                     version: str | None, loaded: str | None) -> None:
     _check_version(page, version, loaded, page_snapshot)
@@ -469,6 +509,7 @@ def save_page_texts(actor: StaffUser, page: EducationPage, lang: str, data: dict
 
 # --- share links -----------------------------------------------------------------------------
 
+@_saving
 def create_link(actor: StaffUser, label: str, language: str, trials: list[str]) -> ShareLink:
     link = ShareLink(code=new_code(), label=label.strip(), language=language, trials=trials,
                      active=True, created_by=actor.id)
@@ -479,6 +520,7 @@ def create_link(actor: StaffUser, label: str, language: str, trials: list[str]) 
     return link
 
 
+@_saving
 def set_link_active(actor: StaffUser, link: ShareLink, active: bool) -> None:
     link.active = active
     audit(actor, "link.on" if active else "link.off", link.code,
@@ -488,6 +530,7 @@ def set_link_active(actor: StaffUser, link: ShareLink, active: bool) -> None:
 
 # --- staff accounts --------------------------------------------------------------------------
 
+@_saving
 def create_staff(actor: StaffUser | None, email: str, role: str, password: str) -> StaffUser:
     check_new_password(password)
     if find_staff(email) is not None:
@@ -502,6 +545,7 @@ def create_staff(actor: StaffUser | None, email: str, role: str, password: str) 
     return user
 
 
+@_saving
 def update_staff(actor: StaffUser | None, user: StaffUser, role: str | None = None,
                  active: bool | None = None, password: str | None = None) -> None:
     changes = []
@@ -513,6 +557,8 @@ def update_staff(actor: StaffUser | None, user: StaffUser, role: str | None = No
         check_new_password(password)
         user.set_password(password)
         changes.append("password reset")
+    if password or active is False:
+        end_sessions_of(user)
     if actor is not None and changes:
         audit(actor, "staff.update", user.email, f"Changed {user.email}: {', '.join(changes)}")
     _commit()
@@ -520,6 +566,7 @@ def update_staff(actor: StaffUser | None, user: StaffUser, role: str | None = No
 
 # --- catalog files ---------------------------------------------------------------------------
 
+@_saving
 def load_catalog_file(actor: StaffUser, text: str | bytes, replace_edited: bool) -> LoadReport:
     document = parse_catalog(text)
     report = load_catalog(document, replace_edited=replace_edited)

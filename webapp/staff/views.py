@@ -7,9 +7,9 @@ import io
 import json
 from typing import Any
 
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, session,
                    request, url_for)
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_url
 from sqlalchemy import select
 
 from ..catalog import ctgov
@@ -22,12 +22,12 @@ from ..catalog.snapshot import question_bank, snapshot
 from ..core import units
 from ..core.eligibility_text import split_lines
 from ..content import render_markdown
-from ..extensions import db, limiter
+from ..extensions import db, limiter, login_manager
 from ..languages import LANGUAGE_NAMES
 from ..sharing import service as sharing
 from ..sharing.models import ShareLink
 from ..staff.auth import PasswordTooShort, admin_required, authenticate, end_staff_session, start_staff_session
-from . import forms, services
+from . import drafts, forms, services
 from .models import AuditEvent, StaffUser
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -67,9 +67,50 @@ def login():  # type: ignore[no-untyped-def]
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
             start_staff_session(user)
+            draft = drafts.draft_of(request.args.get("draft") or "", user.id)
+            if draft is not None:
+                return redirect(url_for("staff.draft", token=draft.token))
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors = ["The email address or password is not right."]
     return render_template("staff/login.html", form=form), (400 if form.errors else 200)
+
+
+@login_manager.unauthorized_handler
+def unauthorized():  # type: ignore[no-untyped-def]
+    if request.method == "POST":
+        return drafts.sign_in_again()
+    # Once: the message waits in the cookie until a page shows it.
+    if ("message", login_manager.login_message) not in session.get("_flashes", []):
+        flash(login_manager.login_message)
+    return redirect(login_url("staff.login", request.url))
+
+
+@bp.get("/drafts/<token>")
+@login_required
+def draft(token: str):  # type: ignore[no-untyped-def]
+    """What the person typed before their session ran out, ready to be sent again."""
+    kept = drafts.draft_of(token, current_user.id) or abort(404)
+    return render_template("staff/draft.html", draft=kept, action=_safe_next(kept.path))
+
+
+@bp.post("/drafts/<token>/discard")
+@login_required
+def draft_discard(token: str):  # type: ignore[no-untyped-def]
+    kept = drafts.draft_of(token, current_user.id) or abort(404)
+    drafts.forget_draft(kept.token)
+    flash("The kept text was discarded.")
+    return redirect(url_for("staff.home"))
+
+
+@bp.after_request
+def forget_saved_draft(response):  # type: ignore[no-untyped-def]
+    if request.method != "POST" or response.status_code >= 400:
+        return response
+    token = request.form.get("_draft")
+    if token and current_user.is_authenticated:
+        if drafts.draft_of(token, current_user.id) is not None:
+            drafts.forget_draft(token)
+    return response
 
 
 @bp.post("/logout")
@@ -392,6 +433,9 @@ def import_registry():  # type: ignore[no-untyped-def]
                 results = services.import_records(current_user, texts)
         except (ctgov.RegistryRecordError, ctgov.RegistryUnavailable) as problem:
             error = f"Nothing was imported. {problem}"
+        except services.EditConflict:
+            error = ("Nothing was imported: someone saved one of these studies at the same moment. "
+                     "Open the study to see what was saved, then import again.")
     return render_template("staff/import.html", form=form, results=results, error=error,
                            trials={t.registry_id: t for t in db.session.scalars(select(Trial))}), \
         (400 if error or form.errors else 200)
@@ -578,6 +622,8 @@ def users():  # type: ignore[no-untyped-def]
             user = services.create_staff(current_user, form.email.data, form.role.data, form.password.data)
         except (services.InvalidInput, PasswordTooShort) as error:
             form.email.errors = [str(error)]
+        except services.EditConflict:
+            form.email.errors = ["An account with this e-mail was created at the same moment."]
         else:
             flash(f"Created an account for {user.email}.")
             return redirect(url_for("staff.users"))
@@ -599,6 +645,8 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
                 services.update_staff(current_user, user, form.role.data, form.active.data, form.password.data or None)
             except PasswordTooShort as error:
                 form.password.errors = [str(error)]
+            except services.EditConflict:
+                form.role.errors = ["Someone changed this account at the same moment. Reload the page and try again."]
             else:
                 flash(f"Saved {user.email}.")
                 return redirect(url_for("staff.users"))
@@ -625,6 +673,9 @@ def catalog():  # type: ignore[no-untyped-def]
                 report = services.load_catalog_file(current_user, upload.read(), form.replace_edited.data)
             except CatalogError as problem:
                 error = f"Nothing was loaded. {problem}"
+            except services.EditConflict:
+                error = ("Nothing was loaded: someone saved part of the catalog at the same moment. "
+                         "Choose the file and load it again.")
     return render_template("staff/catalog.html", form=form, report=report, error=error), \
         (400 if error or form.errors else 200)
 
