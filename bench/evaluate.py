@@ -86,7 +86,7 @@ def evaluate(sizes: list[int], databases: dict[str, str], instance: str,
             screen_ms=statistics.median(with_gc[size]) * 1000, screen_min_ms=min(with_gc[size]) * 1000,
             runs=len(with_gc[size]), screen_no_gc_ms=statistics.median(without_gc[size]) * 1000,
             screen_no_gc_min_ms=min(without_gc[size]) * 1000)
-    del indexes
+    indexes.clear()
     gc.collect()
     for size in sizes:
         row = rows[size]

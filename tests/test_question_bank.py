@@ -312,3 +312,61 @@ def test_a_facts_label_is_written_in_each_language(admin_client, app):
     stale = admin_client.post(path, data={"csrf_token": page_token(admin_client, path), "version": str(before),
                                           "loaded": loaded, "label": "شيء آخر"})
     assert stale.status_code == 409
+
+
+def test_a_limit_left_unticked_is_strict(admin_client, app):
+    from webapp.catalog.models import Criterion
+
+    tid = trial_of(app, "NCT05925036").id
+    path = f"/staff/trials/{tid}/criteria/new"
+    saved = admin_client.post(path, data={
+        "csrf_token": page_token(admin_client, path), "version": version(app, "NCT05925036"), "step": "save",
+        "fact": "bmi", "maximum": "40", "description_en": "Your BMI is below 40"})  # "maximum allowed" unticked
+    assert saved.status_code == 302, saved.get_data(as_text=True)[-2000:]
+    with app.app_context():
+        value = db.session.scalar(select(Criterion.value).where(Criterion.trial_id == tid, Criterion.fact == "bmi"))
+    assert value == {"max": 40, "max_inclusive": False}
+
+
+def test_the_conditions_question_keeps_its_id():
+    from webapp.catalog.schema import CatalogError, validate_catalog
+    from webapp.catalog.service import read_bundled_catalog
+
+    document = read_bundled_catalog()
+    document["questions"][0]["id"] = "diagnoses"
+    with pytest.raises(CatalogError, match="keeps the id 'conditions'"):
+        validate_catalog(document)
+
+
+@pytest.mark.parametrize("wording, expected", [
+    ("Diabetes Insipidus", []), ("Pre-diabetes", []), ("Prediabetes", []), ("Non-type 1 diabetes", []),
+    ("Diabetes", ["type1", "type2", "other_diabetes"]), ("Diabetes Mellitus, Type 2", ["type2"]),
+    ("Type 1 Diabetes Mellitus in Children", ["type1"]), ("Type 1 Diabetes (T1D)", ["type1"]),
+])
+def test_registry_condition_wordings(wording, expected):
+    from webapp.catalog.bank import bundled_document
+    from webapp.core.registry_conditions import match_conditions
+
+    terms = {c["id"]: c["registry_terms"] for c in bundled_document()["conditions"]}
+    assert match_conditions([wording], terms) == expected
+
+
+def test_a_record_without_eligibility_text_is_never_may_be_a_fit(admin_client, app):
+    record = json.loads((REGISTRY / f"{TYPE2_STUDY}.json").read_text())
+    assert record["protocolSection"]["eligibilityModule"].pop("eligibilityCriteria")
+    token = page_token(admin_client, "/staff/import")
+    response = admin_client.post("/staff/import", data={"csrf_token": token, "record": json.dumps(record)})
+    assert response.status_code == 200
+    trial = trial_of(app, TYPE2_STUDY)
+    with app.app_context():
+        from webapp.catalog.models import Criterion
+
+        rules = db.session.execute(select(Criterion.fact, Criterion.operator, Criterion.texts)
+                                   .where(Criterion.trial_id == trial.id)).all()
+    team = [texts for fact, operator, texts in rules if operator == "study_team_checks"]
+    assert team and team[0]["es"]["description"] == "El registro no indica quién puede participar en este estudio"
+    show(admin_client, app, TYPE2_STUDY)
+    person = Screener(app.test_client())
+    person.questions_asked({"conditions": {"answer": ["type2"]}, "age": {"answer": "50"},
+                            "sex": {"answer": "female"}})
+    assert verdicts(person.results_html())[TYPE2_STUDY] == "check"

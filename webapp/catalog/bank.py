@@ -64,6 +64,11 @@ def answers_by_fact(bank: Bank) -> dict[str, set[str]]:
     return found
 
 
+def fact_answers(bank: Bank, fact: str) -> list[str]:
+    """The answers a choice fact can take, in a stable order (what a criterion may count)."""
+    return sorted(answers_by_fact(bank).get(fact, set()))
+
+
 def bundled_document() -> dict[str, Any]:
     """The bundled catalog file, read as it is (no database, no checks)."""
     import json

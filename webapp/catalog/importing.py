@@ -22,7 +22,8 @@ from ..extensions import db
 from .ctgov import RegistryStudy, age_criterion_value, parse_json, read_study, studies_in
 from .models import CatalogCondition, Criterion, Trial
 from .service import bump_revision, count_untriaged_lines
-from .wording import criterion_texts
+from ..core.eligibility_text import split_lines
+from .wording import criterion_texts, team_check_texts
 
 
 @dataclass
@@ -148,13 +149,18 @@ def _first_criteria(study: RegistryStudy, tags: list[str], catalog: ConditionCat
                          "source": f"{source}: age {limits}"})
     elif study.minimum_age or study.maximum_age:
         criteria.append({"fact": None, "operator": Operator.STUDY_TEAM_CHECKS.value, "value": {},
-                         "texts": {"en": {"description": f"Age limits in the registry: {limits}", "reviewed": False}},
+                         "texts": team_check_texts("age_limits", limits=_shown_limits(study)),
                          "source": f"{source}: age {limits}"})
     if study.sex in ("FEMALE", "MALE"):
         value = {"met": [study.sex.lower()]}
         criteria.append({"fact": SEX, "operator": Operator.ONE_OF.value, "value": value,
                          "texts": criterion_texts(SEX, value),
                          "source": f"{source}: sex {study.sex}"})
+    if not split_lines(study.eligibility_text):
+        # Nothing for staff to go through, so nothing would hold the study back from "may be a
+        # fit": what the registry does not say, the study team checks.
+        criteria.append({"fact": None, "operator": Operator.STUDY_TEAM_CHECKS.value, "value": {},
+                         "texts": team_check_texts("no_rules"), "source": f"{source}: no eligibility criteria"})
     return [Criterion(position=i, **c) for i, c in enumerate(criteria)]
 
 
@@ -165,5 +171,9 @@ def _age_texts(study: RegistryStudy, age: dict[str, int]) -> dict[str, dict[str,
         texts = criterion_texts(AGE_YEARS, {k: v for k, v in age.items() if k in ("min", "max")})
         if texts:
             return texts
-    return {"en": {"description": f"Age limits in the registry: {study.minimum_age or 'none'} to "
-                                  f"{study.maximum_age or 'none'}", "reviewed": False}}
+    return team_check_texts("age_limits", limits=_shown_limits(study))
+
+
+def _shown_limits(study: RegistryStudy) -> str:
+    # As the registry writes them ("18 Years"), in any language's sentence.
+    return f"{study.minimum_age or '—'} – {study.maximum_age or '—'}"

@@ -210,6 +210,10 @@ def _bank(document: Mapping[str, Any]) -> None:
                 _require(value in english, f"{path}.texts.en.options", f"needs a label for {value!r}")
     _require(any(q.get("kind") == "conditions" and not q.get("retired") for q in document["questions"]),
              "questions", "must include the conditions question")
+    for i, question in enumerate(document["questions"]):
+        # Answers, plans and share links find the person's conditions under this id.
+        _require(question.get("kind") != "conditions" or question.get("id") == CONDITIONS, f"questions[{i}].id",
+                 f"the conditions question keeps the id {CONDITIONS!r}")
     first = next(q for q in document["questions"] if not q.get("retired"))
     _require(first.get("kind") == "conditions", "questions[0]", "the conditions question must come first")
 
@@ -308,7 +312,7 @@ def validate_catalog(document: Any, bank: Mapping[str, Any] | None = None) -> No
 
 
 def _answers_for(fact: str | None, answers: Mapping[str, set[str]], bank: Any) -> set[str] | None:
-    """The answers a choice fact can take; for conditions also "none of these"."""
+    """The answers a choice fact can take (for conditions "none of these" too)."""
     if fact is None or fact not in answers:
         return None
-    return answers[fact] | ({"none"} if fact == CONDITIONS else set())
+    return answers[fact]

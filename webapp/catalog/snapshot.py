@@ -24,7 +24,7 @@ from ..core.engine import Assessment, CriterionResult, InvalidCriterion, Operato
 from ..core.engine import Criterion as CoreCriterion
 from ..core.facts import FactSpec
 from ..core.questions import Bank
-from ..core.screening import ANY_CONDITION, CatalogIndex, TrialOutcome, TrialSpec, relates_to, with_line_rules
+from ..core.screening import ANY_CONDITION, CatalogIndex, TrialOutcome, TrialSpec, frozen, relates_to, with_line_rules
 from ..extensions import db
 from ..languages import RIGHT_TO_LEFT
 from .bank import answers_by_fact, bank_from
@@ -191,7 +191,7 @@ class Snapshot:
             .order_by(Criterion.trial_id, Criterion.position))
         for trial_id, fact, operator, value in rows:
             # Identical rules (same fact, operator and value) share one object across trials.
-            key = (fact, operator, _frozen(value))
+            key = (fact, operator, frozen(value))
             if key not in shared:
                 shared[key] = criterion_for(fact, operator, value, specs)
             criteria.setdefault(trial_id, []).append(shared[key])
@@ -229,12 +229,6 @@ class Snapshot:
         return found
 
 
-def _frozen(value: Any) -> Any:
-    if isinstance(value, dict):
-        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
-    if isinstance(value, list):
-        return tuple(_frozen(v) for v in value)
-    return value
 
 
 def snapshot() -> Snapshot:
@@ -364,7 +358,7 @@ def education_pages(lang: str) -> list[PageView]:
     Each results page lists the pages that fit; reading every page's texts in every language
     from the database on each request would be the heaviest part of a small catalog's page.
     """
-    revision = catalog_revision()
+    revision = snapshot().revision
     cache = current_app.extensions.setdefault("education_pages", {})
     cached = cache.get(lang)
     if cached is None or cached[0] != revision:

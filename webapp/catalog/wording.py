@@ -17,7 +17,7 @@ from flask_babel import force_locale, gettext, ngettext
 from ..core.i18n import N_
 from ..core.facts import AGE_YEARS, BMI, CONDITIONS, ENGLISH, HBA1C, INSULIN_USE, PREGNANCY, SEX, TIME_SINCE_DIAGNOSIS
 
-LANGUAGES = ("en", "es", "zh", "ar")
+from ..config import LANGUAGES
 
 
 def _number(value: float) -> str:
@@ -150,4 +150,19 @@ def criterion_texts(fact: str, value: Mapping[str, Any],
         if words is None:
             return None
         found[lang] = {**words, "reviewed": False}
+    return found
+
+
+def team_check_texts(kind: str, languages: Sequence[str] = LANGUAGES, **values: str) -> dict[str, dict[str, Any]]:
+    """Texts of an imported "the study team will check" criterion, in every language:
+    "no_rules" (the registry gives no eligibility text) or "age_limits" (limits we could not
+    read; `limits` as the registry writes them)."""
+    found: dict[str, dict[str, Any]] = {}
+    for lang in languages:
+        with force_locale(lang):
+            if kind == "no_rules":
+                description = gettext("The registry lists no rules for who can join this study")
+            else:
+                description = gettext("The registry gives age limits we could not read: %(limits)s", **values)
+        found[lang] = {"description": description, "reviewed": False}
     return found

@@ -21,13 +21,25 @@ BULLET = re.compile(
     r"^(?P<indent>\s*)(?P<mark>[*\-•·▪◦‣+]|\(?\d{1,3}\\?[.)]|\(?[a-zA-Z]\\?[.)]|\([ivxIVX]{1,4}\)|[ivx]{1,4}\\?[.)])\s+(?P<text>\S.*)$")
 # Markdown emphasis and heading marks around a header, and a trailing colon.
 DECORATION = re.compile(r"^[#*_\s]+|[*_\s:]+$")
-HEADER = re.compile(
-    r"^(?:[\w\-/(),#]+\s+){0,6}?(?P<kind>non[- ]?inclusion|inclusion|exclusion|eligibility)s?"
-    r"(?:\s+criteria)?(?:\b[^.]{0,90})?$", re.I)
+# A header is the header and nothing else: "Inclusion Criteria", "Key Exclusion Criteria",
+# "Screening (Visit 1) Inclusion Criteria", "Exclusion:", with at most a short qualifier
+# ("for CKD participants", "- for all participants"). A line that goes on to say something
+# ("Exclusion criteria include current pregnancy", "Meeting any exclusion criteria ...") is a
+# criterion, never a header: a header is dropped, and a dropped criterion would be lost.
+_KIND = r"(?P<kind>non[- ]?inclusion|inclusion|exclusion|eligibility)s?"
+# Words before the kind are a capitalised qualifier ("Screening Visit (Visit 1)", "Main").
+HEADER = re.compile(rf"^(?:(?-i:[A-Z(0-9])[\w()/,#-]*\s+){{0,4}}?{_KIND}(?:\s+criteria)?$", re.I)
+NOT_A_HEADING_WORD = frozenset({
+    "meet", "meets", "meeting", "met", "not", "no", "does", "do", "did", "fulfil", "fulfill", "fulfils",
+    "fulfills", "fulfilling", "satisfy", "satisfies", "satisfying", "any", "all", "without", "none", "fail",
+    "fails", "failing", "failed", "see", "per", "has", "have", "had", "with", "who", "if", "unless"})
+QUALIFIED_HEADER = re.compile(
+    rf"^(?:(?:the|key|main|additional|general|specific)\s+)*{_KIND}\s+criteria\s*(?:[-–—]\s*)?"
+    r"(?:for|in|of)\b[^.;:]{0,100}$", re.I)
 # A header glued to the end of a line ("* Own a smartphone Exclusion Criteria").
 TRAILING_HEADER = re.compile(r"^(?P<before>.*\S)\s+(?P<header>(?:key\s+|main\s+)?(?:inclusion|exclusion)\s+criteria)\s*:?\s*$", re.I)
 # A header with the first criterion on the same line ("Inclusion Criteria: Adults with ...").
-LEADING_HEADER = re.compile(r"^(?P<header>(?:key\s+|main\s+)?(?:inclusion|exclusion)\s+criteria)\s*:\s*(?P<after>\S.*)$", re.I)
+LEADING_HEADER = re.compile(r"^(?P<header>(?:key\s+|main\s+)?(?:inclusion|exclusion)(?:\s+criteria)?)\s*:\s*(?P<after>\S.*)$", re.I)
 # Lines that open an exclusion list without saying "criteria".
 EXCLUDED_LEAD = re.compile(r"\b(?:will be excluded|are excluded|exclusions?)\b.*:\s*$", re.I)
 # A short line ending in a colon that heads the bullets below it ("Aim 1 for child:").
@@ -65,22 +77,42 @@ def line_key(section: str, text: str) -> str:
 
 
 def _header(text: str) -> tuple[str, str] | None:
-    """(section, heading) when the line is a section header."""
+    """(section, heading) when the line is a section header and nothing more."""
     bare = DECORATION.sub("", unescape(text)).strip()
     if not bare or len(bare) > 120:
         return None
     lowered = bare.lower()
-    if "inclusion" in lowered and "exclusion" in lowered:
+    if "inclusion" in lowered and "exclusion" in lowered and not lowered.startswith(("inclusion and", "inclusion/")):
         return None  # "Additional inclusion/exclusion criteria may apply": a note, not a header
-    match = HEADER.match(bare)
-    if match and ("criteria" in lowered or len(bare.split()) <= 3 or text.rstrip().endswith(":")):
+    ends_with_colon = text.rstrip().rstrip("*_ ").endswith(":")
+    match = HEADER.match(bare) or QUALIFIED_HEADER.match(bare)
+    if match and NOT_A_HEADING_WORD & set(re.findall(r"[a-z]+", lowered[:match.start("kind")])):
+        match = None  # "Meets all inclusion criteria", "Not meeting exclusion criteria": a criterion
+    if match is None and ends_with_colon and "criteria" in lowered and len(bare.split()) <= 12 \
+            and not re.search(r"[.;]", bare):
+        # "Inclusion criteria for daughters are:" introduces the bullets below it.
+        match = re.search(_KIND, bare, re.I)
+    if match:
         kind = match.group("kind").lower().replace(" ", "").replace("-", "")
-        if kind == "eligibility":
-            return None if "criteria" not in lowered else (INCLUSION, bare)
-        return (EXCLUSION if kind in ("exclusion", "noninclusion") else INCLUSION), bare
+        if kind.startswith("eligibility"):
+            return (INCLUSION, bare) if "criteria" in lowered else None
+        return (EXCLUSION if kind.startswith(("exclusion", "noninclusion")) else INCLUSION), bare
     if EXCLUDED_LEAD.search(bare) and len(bare) < 100:
         return EXCLUSION, bare
     return None
+
+
+def _glued_header(line: str) -> re.Match[str] | None:
+    """A header run onto the end of a criterion for want of a line break ("* Own a smartphone
+    Exclusion Criteria"): written in capitals, after a word that does not make it part of the
+    sentence ("Meets all inclusion criteria" is a criterion)."""
+    glued = TRAILING_HEADER.match(line)
+    if glued is None or not glued.group("header")[:1].isupper():
+        return None
+    before = re.findall(r"[a-z]+", glued.group("before").lower())
+    if not before or before[-1] in NOT_A_HEADING_WORD or before[-1] in ("the", "of", "these", "those", "our"):
+        return None
+    return glued
 
 
 def split_lines(text: str | None) -> list[EligibilityLine]:
@@ -118,7 +150,7 @@ def split_lines(text: str | None) -> list[EligibilityLine]:
             after_blank = True
             continue
         was_blank, after_blank = after_blank, False
-        glued = TRAILING_HEADER.match(line.strip())
+        glued = _glued_header(line.strip())
         lead = LEADING_HEADER.match(line.strip())
         bullet = BULLET.match(line)
         found = None if bullet else _header(line)

@@ -58,10 +58,6 @@ class FactSpec:
         return Granularity.CALENDAR_MONTH if self.kind == "duration" else Granularity.EXACT
 
     @property
-    def answer_can_confirm(self) -> bool:
-        return not self.lab_value
-
-    @property
     def is_number(self) -> bool:
         return self.kind in ("number", "duration")
 

@@ -16,7 +16,7 @@ or "not_sure"; height and weight -> {"height": {"cm": x} | {"ft": a, "in": b},
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -490,6 +490,3 @@ class Bank:
         age = facts.get("age_years")
         return age if isinstance(age, int) and not isinstance(age, bool) else None
 
-
-def option_values(questions: Iterable[Question]) -> set[str]:
-    return {o.value for q in questions for o in q.options}

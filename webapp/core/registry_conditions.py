@@ -5,7 +5,9 @@ Each catalog condition lists the wordings that mean it ("Diabetes Mellitus, Type
 word for word (case, punctuation and bracketed abbreviations aside); when several conditions
 match, the most specific wording wins, so "Diabetes Mellitus, Type 2" is type 2 diabetes even
 though type 1 also lists the general "Diabetes Mellitus". A general wording listed by several
-conditions ("Diabetes") gives all of them: the study team, and staff, then decide.
+conditions ("Diabetes") gives all of them, and only when it is the registry's whole wording
+("Diabetes Insipidus" and "Pre-diabetes" are not diabetes mellitus); "non-", "not", "without"
+before a wording do not say it. The study team, and staff, then decide.
 """
 
 from __future__ import annotations
@@ -21,9 +23,14 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(_NOT_WORD.sub(" ", _BRACKETS.sub(" ", text).lower()).split())
 
 
+NEGATIONS = frozenset({"non", "not", "without", "no", "pre", "prediabetes"})
+
+
 def _contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
+    """The wording says the term, and not as "non-type 1 diabetes" or "pre-diabetes"."""
     size = len(needle)
-    return any(haystack[i:i + size] == needle for i in range(len(haystack) - size + 1))
+    return any(haystack[i:i + size] == needle and (i == 0 or haystack[i - 1] not in NEGATIONS)
+               for i in range(len(haystack) - size + 1))
 
 
 def match_conditions(wordings: Iterable[str], terms: Mapping[str, Sequence[str]]) -> list[str]:
@@ -42,7 +49,11 @@ def match_conditions(wordings: Iterable[str], terms: Mapping[str, Sequence[str]]
         best, chosen, shared = 0, set(), False
         for condition, listed in prepared.items():
             for term in listed:
-                if _contains(text, term) or any(part == term for part in inner):
+                # A wording several conditions list ("Diabetes", "Diabetes Mellitus") must be the
+                # whole registry wording: "Diabetes Insipidus" is not diabetes mellitus.
+                general_term = len(owners[term]) > 1
+                found = (text == term) if general_term else _contains(text, term)
+                if found or any(part == term for part in inner):
                     if len(term) > best:
                         best, chosen, shared = len(term), {condition}, len(owners[term]) > 1
                     elif len(term) == best:

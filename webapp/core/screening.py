@@ -127,7 +127,7 @@ class CatalogIndex:
                 # Identical rules (same fact, operator and value) are one rule.
                 rule = rules.get(id(criterion))
                 if rule is None:
-                    key = (criterion.fact, criterion.operator, _frozen(criterion.value))
+                    key = (criterion.fact, criterion.operator, frozen(criterion.value))
                     rule = by_key.get(key)
                     if rule is None:
                         rule = by_key[key] = _Rule(criterion)
@@ -157,7 +157,6 @@ class CatalogIndex:
                 self.can_confirm[fact] = self.can_confirm.get(fact, 0) | rule.studies
         self.always_unknown = always_unknown
         self.cannot_fit = cannot_fit
-        self.rule_count = len(by_key)
         self._cache: dict[str, OrderedDict[Any, tuple[int, int]]] = {}
 
     def __len__(self) -> int:
@@ -211,11 +210,12 @@ class CatalogIndex:
         return unmet, answered_unknown, unasked
 
 
-def _frozen(value: Any) -> Any:
+def frozen(value: Any) -> Any:
+    """A criterion value as a hashable key: identical rules are one rule."""
     if isinstance(value, Mapping):
-        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+        return tuple(sorted((k, frozen(v)) for k, v in value.items()))
     if isinstance(value, (list, tuple)):
-        return tuple(_frozen(v) for v in value)
+        return tuple(frozen(v) for v in value)
     return value
 
 
@@ -262,20 +262,12 @@ class Screening:
     def under_18(self) -> bool:
         return self.young_person is not None
 
-    def verdict_at(self, position: int) -> Verdict:
-        bit = 1 << position
-        return next(v for v, bits in self.verdicts.items() if bits & bit)
-
     def outcomes(self, group: str, start: int = 0, stop: int | None = None) -> list[TrialOutcome]:
         """The group's trials from the start-th to before the stop-th, each with its reasons."""
         assessor = self._assessor or Assessor(self.facts)
         self._assessor = assessor
         return [TrialOutcome(self.index.trials[p], assessor.assess(self.index.trials[p].criteria))
                 for p in positions_of(self.groups[group], start, stop)]
-
-    @property
-    def listed(self) -> list[TrialOutcome]:
-        return [o for group in GROUPS for o in self.outcomes(group)]
 
 
 def screen(index: CatalogIndex, facts: Mapping[str, Any], conditions: Collection[str] | None,

@@ -187,7 +187,7 @@ def _screening_page(template: str, count: bool = False, group: str | None = None
             return redirect(url_for(".results", show="all" if show_all else None))
         groups, extra = [paged.group], {"page_of": (paged.number, paged.count), "group_key": group}
     if count and first_time("counted_finish"):
-        sharing.count_finished(visit.link_code, g.lang_code, sharing.landed(groups))
+        sharing.count_finished(visit.link_code, g.lang_code, sharing.landed(screening))
     # Only the trials on this page are read in the reader's language.
     groups = presenters.localised_groups(groups, lambda outcomes: catalog.localise_outcomes(outcomes, g.lang_code))
     pages = catalog.pages_for_conditions(chosen, g.lang_code)

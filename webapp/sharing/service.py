@@ -22,6 +22,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ..core.screening import positions_of
 from ..extensions import db
 from .models import ShareLink, UsageCount
 
@@ -75,9 +76,12 @@ def link_scope(code: str | None) -> set[str] | None:
     return scope
 
 
-def landed(groups) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    """(registry id, result group) for every trial the person was shown on the results page."""
-    return [(o.trial.registry_id, o.verdict.value) for group in groups for o in group.outcomes]
+def landed(screening) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(registry id, result group) for every trial listed for the person, whether its card is
+    on the first results page or behind a "show more" link."""
+    trials = screening.index.trials
+    return [(trials[p].registry_id, verdict.value) for verdict, bits in screening.verdicts.items()
+            for p in positions_of(bits)]
 
 
 def qr_code(url: str, kind: str) -> bytes:

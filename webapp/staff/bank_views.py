@@ -16,8 +16,7 @@ from ..catalog.service import bank_entry
 from ..catalog.snapshot import snapshot
 from ..core.asking import plan
 from ..core.questions import Kind
-from ..core.screening import open_facts
-from ..core.typed import decimal_number
+from ..core.screening import open_facts, positions_of
 from ..extensions import db
 from ..languages import LANGUAGE_NAMES
 from . import forms, services
@@ -25,14 +24,6 @@ from .auth import admin_required
 from .views import _save, _status, bp
 
 MODELS = {"questions": CatalogQuestion, "conditions": CatalogCondition, "facts": CatalogFact}
-# The fact a new question's answer gives, by its kind: (fact kind, unit, lab value).
-FACT_FOR_KIND = {
-    "one_choice": ("choice", None, False), "several_choices": ("choice", None, False),
-    "whole_number": ("number", None, False), "decimal": ("number", None, False),
-    "month_year": ("duration", "months", False), "hba1c": ("number", "%", True),
-    "height_weight": ("number", "kg/m2", False),
-}
-
 
 def _row(part: str, row_id: int) -> Any:
     return db.session.get(MODELS[part], row_id) or abort(404)
@@ -40,16 +31,6 @@ def _row(part: str, row_id: int) -> Any:
 
 def _lines(text: str | None) -> list[list[str]]:
     return [[p.strip() for p in line.split("|")] for line in (text or "").splitlines() if line.strip()]
-
-
-def _number(text: str | None) -> float | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    number = decimal_number(text)
-    if number is None:
-        raise services.InvalidInput(f"{text!r} is not a number.")
-    return int(number) if number.is_integer() else number
 
 
 @bp.get("/bank")
@@ -85,35 +66,14 @@ def bank_action(part: str, row_id: int, action: str):  # type: ignore[no-untyped
 
 def _question_data(form: forms.QuestionForm, row: Any | None) -> dict[str, Any]:
     kind = form.kind.data if row is None or row.kind != "conditions" else "conditions"
-    options, english = [], {}
-    for parts in _lines(form.options.data):
-        value, label = parts[0], (parts[1] if len(parts) > 1 else "")
-        flags = {p.lower() for p in parts[2:]}
-        options.append({"value": value, **({"exclusive": True} if "exclusive" in flags else {}),
-                        **({"unknown": True} if "unknown" in flags else {})})
-        if label:
-            english[value] = label
-    skip = []
-    for parts in _lines(form.skip.data):
-        words = parts[0].split()
-        try:
-            if words[0] == "language":
-                skip.append({"languages": words[1].split(","), "then": words[3]})
-            elif words[1] == "in":
-                skip.append({"fact": words[0], "values": words[2].split(","), "then": words[4]})
-            elif words[1] in ("below", "above"):
-                skip.append({"fact": words[0], words[1]: _number(words[2]), "then": words[4]})
-            else:
-                raise IndexError
-        except (IndexError, services.InvalidInput):
-            raise services.InvalidInput(f"“{parts[0]}” is not a skip rule like “sex in male then no”.") from None
+    options, english = services.parse_options(form.options.data)
     facts = list(form.facts.data or [])
     if (form.new_fact.data or "").strip():
         facts.append(form.new_fact.data.strip())
     return {"id": form.key.data.strip(), "kind": kind, "facts": facts, "options": options,
-            "condition": form.condition.data or None, "skip": skip, "minimum": _number(form.minimum.data),
-            "maximum": _number(form.maximum.data), "caregiver_hint": bool(form.caregiver_hint.data),
-            "_english_options": english}
+            "condition": form.condition.data or None, "skip": services.parse_skip_rules(form.skip.data),
+            "minimum": services.form_number(form.minimum.data), "maximum": services.form_number(form.maximum.data),
+            "caregiver_hint": bool(form.caregiver_hint.data), "_english_options": english}
 
 
 @bp.route("/bank/questions/new", methods=["GET", "POST"])
@@ -140,14 +100,8 @@ def question_edit(row_id: int | None = None):  # type: ignore[no-untyped-def]
             english.setdefault("reviewed", False)
             texts["en"] = english
             data["texts"] = texts
-            new_fact = (form.new_fact.data or "").strip()
-            if new_fact and new_fact not in {f["id"] for f in bank_now["facts"]}:
-                kind, unit, lab = FACT_FOR_KIND.get(data["kind"], ("choice", None, False))
-                services.save_bank_entry(current_user, "facts", None, {
-                    "id": new_fact, "kind": kind, "unit": unit, "lab_value": lab,
-                    "texts": {"en": {"label": english.get("text") or new_fact, "reviewed": False}}}, None, None)
-            saved, conflict = _save(form, lambda: services.save_bank_entry(
-                current_user, "questions", row, data, form.version.data, form.loaded.data))
+            saved, conflict = _save(form, lambda: services.save_question(
+                current_user, row, data, form.version.data, form.loaded.data, (form.new_fact.data or "").strip() or None))
         except services.InvalidInput as error:
             problem = str(error)
             db.session.rollback()
@@ -192,8 +146,6 @@ def question_texts(row_id: int, lang: str):  # type: ignore[no-untyped-def]
         abort(404)
     form = forms.QuestionTextsForm()
     values = [o["value"] for o in row.options or []]
-    if row.kind == "conditions":
-        values = [v for v in values]
     conflict = None
     entry = (row.texts or {}).get(lang, {})
     if form.validate_on_submit():
@@ -340,7 +292,8 @@ def fact_edit(row_id: int | None = None):  # type: ignore[no-untyped-def]
                            "reviewed": texts.get("en", {}).get("reviewed", False)}
             data = {"id": form.key.data.strip(), "kind": form.kind.data, "unit": (form.unit.data or "").strip() or None,
                     "lab_value": bool(form.lab_value.data), "condition": form.condition.data or None,
-                    "lowest": _number(form.lowest.data), "highest": _number(form.highest.data), "texts": texts}
+                    "lowest": services.form_number(form.lowest.data),
+                    "highest": services.form_number(form.highest.data), "texts": texts}
             saved, conflict = _save(form, lambda: services.save_bank_entry(
                 current_user, "facts", row, data, form.version.data, form.loaded.data))
         except services.InvalidInput as error:
@@ -384,17 +337,17 @@ def preview():  # type: ignore[no-untyped-def]
     lang = request.args.get("lang") if request.args.get("lang") in current_app.config["LANGUAGES"] else "en"
     steps = plan(current.bank, current.index, answers, date.today(), lang, scope)
     useful = open_facts(current.index, {}, None if condition_choice == "not_sure" else answers["conditions"], scope)
-    serving: dict[str, list[str]] = {}
-    for trial in current.index.trials:
-        if scope is not None and not scope & (1 << current.index.position[trial.registry_id]):
-            continue
-        for criterion in trial.criteria:
-            if criterion.fact:
-                serving.setdefault(criterion.fact, [])
-                if trial.registry_id not in serving[criterion.fact]:
-                    serving[criterion.fact].append(trial.registry_id)
+    index = current.index
+    within = index.all if scope is None else scope
+
+    def serving(facts: list[str]) -> list[str]:
+        bits = 0
+        for fact in facts:
+            bits |= index.fact_studies.get(fact, 0)
+        return [index.trials[p].registry_id for p in positions_of(bits & within, 0, 20)]
+
     texts = current.question_texts("en")
-    rows = [(q, texts[q.id], q in steps.remaining, [r for f in q.facts for r in serving.get(f, [])][:20],
+    rows = [(q, texts[q.id], q in steps.remaining, serving(list(q.facts)),
              not useful.isdisjoint(q.facts) or q.kind is Kind.CONDITIONS) for q in current.bank.questions]
     trials = db.session.execute(select(Trial.registry_id, Trial.archived).order_by(Trial.position, Trial.id)).all()
     return render_template("staff/preview.html", rows=rows, chosen=chosen, trials=trials,

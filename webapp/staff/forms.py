@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, PasswordField,
+from wtforms import (BooleanField, EmailField, HiddenField, PasswordField,
                      SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import URL, DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from ..catalog import importing
-from ..catalog.bank import answers_by_fact
+from ..catalog.bank import fact_answers
 from ..catalog.importing import ConditionCatalog, cannot_show
 from ..catalog.models import Criterion, EducationPage, Trial
 from ..catalog.schema import LINE_STATES
@@ -194,10 +194,10 @@ def criterion_data(bank: Bank, form_data: Mapping[str, Any]) -> tuple[str | None
     spec = bank.facts.get(fact)
     if spec is None:
         raise InvalidInput(f"This criterion cannot be used: there is no fact {fact!r} in the question bank.")
-    answers = answers_by_fact(bank).get(fact, set()) | ({"none"} if fact == "conditions" else set())
+    answers = fact_answers(bank, fact)
     if spec.kind == "choice":
         value: dict[str, Any] = {key: [] for key in CRITERION_LISTS}
-        for answer in sorted(answers):
+        for answer in answers:
             choice = form_data.get(f"answer-{answer}") or "not_met"
             if choice in CRITERION_LISTS:
                 value[choice].append(answer)
@@ -219,8 +219,9 @@ def criterion_data(bank: Bank, form_data: Mapping[str, Any]) -> tuple[str | None
         unit = (form_data.get("unit") or "").strip() or None
         if unit is not None and unit != spec.unit:
             value["unit"] = unit
-        for key in ("min_inclusive", "max_inclusive"):
-            if key in form_data and not form_data.get(key):
+        # A checkbox left unticked is not sent at all: a limit without its tick is strict.
+        for key, limit in (("min_inclusive", "min"), ("max_inclusive", "max")):
+            if limit in value and not form_data.get(key):
                 value[key] = False
         if not any(key in value for key in ("min", "max", "check_min", "check_max")):
             raise InvalidInput("This criterion cannot be used: give a minimum, a maximum or both.")
@@ -368,6 +369,86 @@ def _check_bank(part: str, row: Any, entry: dict[str, Any]) -> None:
 def save_bank_entry(actor: StaffUser, part: str, row: Any | None, data: dict[str, Any],
                     version: str | None, loaded: str | None) -> Any:
     """Create or edit a question, condition or fact (its texts are saved per language)."""
+    row = _stage_bank_entry(actor, part, row, data, version, loaded)
+    _commit()
+    return row
+
+
+def form_number(text: str | None) -> float | None:
+    """A number staff typed (a point or a comma), None when empty."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    number = decimal_number(text)
+    if number is None:
+        raise InvalidInput(f"{text!r} is not a number.")
+    return int(number) if number.is_integer() else number
+
+
+def parse_options(text: str | None) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Options written one per line, "value | English label | exclusive | unknown": the
+    options, and their English labels."""
+    options, english = [], {}
+    for parts in _bar_lines(text):
+        value, label = parts[0], (parts[1] if len(parts) > 1 else "")
+        flags = {p.lower() for p in parts[2:]}
+        options.append({"value": value, **({"exclusive": True} if "exclusive" in flags else {}),
+                        **({"unknown": True} if "unknown" in flags else {})})
+        if label:
+            english[value] = label
+    return options, english
+
+
+def parse_skip_rules(text: str | None) -> list[dict[str, Any]]:
+    """Skip rules one per line: "sex in male then no", "age_years below 10 then no",
+    "language en then yes"."""
+    skip: list[dict[str, Any]] = []
+    for parts in _bar_lines(text):
+        words = parts[0].split()
+        try:
+            if words[0] == "language":
+                skip.append({"languages": words[1].split(","), "then": words[3]})
+            elif words[1] == "in":
+                skip.append({"fact": words[0], "values": words[2].split(","), "then": words[4]})
+            elif words[1] in ("below", "above"):
+                skip.append({"fact": words[0], words[1]: form_number(words[2]), "then": words[4]})
+            else:
+                raise IndexError
+        except (IndexError, InvalidInput):
+            raise InvalidInput(f"“{parts[0]}” is not a skip rule like “sex in male then no”.") from None
+    return skip
+
+
+def _bar_lines(text: str | None) -> list[list[str]]:
+    return [[p.strip() for p in line.split("|")] for line in (text or "").splitlines() if line.strip()]
+
+
+# The fact a new question yields, by the question's kind: (fact kind, unit, lab value).
+FACT_FOR_KIND = {
+    "one_choice": ("choice", None, False), "several_choices": ("choice", None, False),
+    "whole_number": ("number", None, False), "decimal": ("number", None, False),
+    "month_year": ("duration", "months", False), "hba1c": ("number", "%", True),
+    "height_weight": ("number", "kg/m2", False),
+}
+
+
+@_saving
+def save_question(actor: StaffUser, row: Any | None, data: dict[str, Any], version: str | None,
+                  loaded: str | None, new_fact: str | None = None) -> Any:
+    """Create or edit a question, and the new fact it yields if it names one: both or neither."""
+    if new_fact and db.session.scalar(select(BANK["facts"].model.id).where(BANK["facts"].model.key == new_fact)) is None:
+        kind, unit, lab = FACT_FOR_KIND.get(data["kind"], ("choice", None, False))
+        label = (data.get("texts") or {}).get("en", {}).get("text") or new_fact
+        _stage_bank_entry(actor, "facts", None, {"id": new_fact, "kind": kind, "unit": unit, "lab_value": lab,
+                                                 "texts": {"en": {"label": label, "reviewed": False}}}, None, None)
+        db.session.flush()
+    row = _stage_bank_entry(actor, "questions", row, data, version, loaded)
+    _commit()
+    return row
+
+
+def _stage_bank_entry(actor: StaffUser, part: str, row: Any | None, data: dict[str, Any],
+                      version: str | None, loaded: str | None) -> Any:
     model = BANK[part].model
     creating = row is None
     if not creating:
@@ -386,7 +467,6 @@ def save_bank_entry(actor: StaffUser, part: str, row: Any | None, data: dict[str
     bump_revision()
     audit(actor, f"{part[:-1]}.{'create' if creating else 'edit'}", row.key,
           f"{'Created' if creating else 'Edited'} {part[:-1]} {row.key}", {"fields": sorted(data)})
-    _commit()
     return row
 
 

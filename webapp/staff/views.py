@@ -13,7 +13,7 @@ from flask_login import current_user, login_required, login_url
 from sqlalchemy import select
 
 from ..catalog import ctgov
-from ..catalog.bank import answers_by_fact
+from ..catalog.bank import fact_answers
 from ..catalog.importing import ConditionCatalog, cannot_show
 from ..catalog.models import Criterion, EducationPage, Trial
 from ..catalog.schema import CatalogError
@@ -316,8 +316,7 @@ def criterion_edit(trial_id: int, criterion_id: int | None = None):  # type: ign
         form.unit.data = value.get("unit") or (spec.unit if spec else None)
         form.min_inclusive.data = value.get("min_inclusive", True)
         form.max_inclusive.data = value.get("max_inclusive", True)
-    answers = sorted(answers_by_fact(bank).get(fact, set()) | ({"none"} if fact == "conditions" else set())) \
-        if spec and spec.kind == "choice" else []
+    answers = fact_answers(bank, fact) if spec and spec.kind == "choice" else []
     counted = {answer: key for key in ("met", "check", "edge") for answer in value.get(key, [])}
     chosen = {answer: (request.form.get(f"answer-{answer}") if request.method == "POST" and request.form.get("step") != "choose"
                        else counted.get(answer, "not_met")) for answer in answers}
