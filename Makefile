@@ -46,10 +46,10 @@ run: install translations db
 test: install-test translations test-tools
 	# A tiny run of the benchmark keeps the script working; figures come from `make bench`.
 	$(BIN)/python -m bench --smoke
-	TEST_POSTGRES_URL=$$(./scripts/ensure-postgres.sh) NLTK_DATA=$(CURDIR)/$(NLTK_DATA) \
-		$(BIN)/python -m pytest $(PYTEST_ARGS)
+	TEST_POSTGRES_URL=$$(./scripts/ensure-postgres.sh) TEST_REDIS_URL=$$(./scripts/ensure-redis.sh) \
+		NLTK_DATA=$(CURDIR)/$(NLTK_DATA) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# What the quality gates run besides Python: Debian packages (Chromium, Java, PostgreSQL, npm),
+# What the quality gates run besides Python: Debian packages (Chromium, Java, PostgreSQL, Redis, npm),
 # axe-core and the Nu HTML Checker from npm, and NLTK's CMU dictionary for textstat.
 NLTK_DATA := $(VENV)/nltk_data
 CMUDICT := $(NLTK_DATA)/corpora/cmudict/cmudict

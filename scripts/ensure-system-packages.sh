@@ -2,7 +2,7 @@
 # Installs the Debian packages the test suite needs, only when they are missing.
 # Runs as root on a fresh Debian 12 machine (the CI runner); elsewhere it only reports.
 set -euo pipefail
-needed=(chromium fonts-noto-cjk fonts-noto-core postgresql default-jre-headless)
+needed=(chromium fonts-noto-cjk fonts-noto-core postgresql default-jre-headless redis-server)
 # npm installs the test tools (axe-core, vnu.jar); a machine with its own Node.js keeps it.
 command -v npm >/dev/null 2>&1 || needed+=(npm)
 missing=()

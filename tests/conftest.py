@@ -51,6 +51,9 @@ def make_app(database_url: str, tmp_path, **overrides: Any):
         "TESTING": True,
         "SECRET_KEY": "test-only-secret-key",
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # Tests read the catalog revision in the request (no thread reading a database a test is
+        # about to drop); test_database_hangs and test_catalog_revision cover the thread.
+        "CATALOG_BACKGROUND_REFRESH": False,
         **overrides,
     }
     os.environ["TRIALCHECK_INSTANCE_PATH"] = str(tmp_path / "instance")

@@ -73,7 +73,8 @@ def test_database_out_of_reach_gives_a_friendly_page_in_the_persons_language(tmp
             assert "Traceback" not in html and "OperationalError" not in html
     failures = [e for e in log_entries(stream) if e["event"] == "database unavailable"]
     assert len(failures) == 4
-    assert failures[0]["status"] == 503 and failures[0]["path"] == f"/{lang}/results"
+    assert failures[0]["status"] == 503 and failures[0]["endpoint"] == "screener.results"
+    assert "path" not in failures[0]  # a patient page's address can say what was asked
     assert failures[0]["error"] == "sqlalchemy.exc.OperationalError"
     assert "secret" not in stream.getvalue()  # nor the database password
 
@@ -116,8 +117,11 @@ def test_logs_are_json_lines_without_answers(app, client):
         client.post("/en/questions/age", data={"answer": "87 years and chronic_pancreatitis"})
     entries = log_entries(stream)
     requests = [e for e in entries if e["event"] == "request"]
-    assert {"time", "level", "method", "path", "status", "duration_ms"} <= requests[0].keys()
-    assert any(e["path"] == "/en/results" and e["status"] == 200 for e in requests)
+    assert {"time", "level", "method", "endpoint", "status", "duration_ms"} <= requests[0].keys()
+    assert any(e["endpoint"] == "screener.results" and e["status"] == 200 for e in requests)
+    # No address of a patient page: "/en/questions/cp_pain_duration" says chronic pancreatitis.
+    assert not [e for e in requests if "path" in e and not e["path"].startswith(("/staff", "/healthz", "/assets"))]
+    assert "cp_pain_duration" not in stream.getvalue() and "questions/" not in stream.getvalue()
     for entry in entries:
         text = json.dumps({k: v for k, v in entry.items() if k not in ("time", "duration_ms")})
         for value in ANSWER_VALUES:

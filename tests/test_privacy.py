@@ -51,10 +51,16 @@ def test_a_full_screening_writes_only_anonymous_counts(app, client):
         event.remove(engine, "before_cursor_execute", record)
     writes = [s for s in statements if re.match(r"\s*(INSERT|UPDATE|DELETE|CREATE|ALTER|DROP)", s, re.I)]
     assert statements, "the results page did read the catalog"
-    assert writes and all(re.match(r"\s*INSERT INTO usage_count\b", s) for s in writes), writes
+    assert writes and all(re.match(r"\s*(INSERT INTO|DELETE FROM) (usage_count|counted_screening)\b", s)
+                          for s in writes), writes
     after = snapshot(app)
-    assert {k: v for k, v in after.items() if k != "usage_count"} == \
-        {k: v for k, v in before.items() if k != "usage_count"}
+    counts = ("usage_count", "counted_screening")
+    assert {k: v for k, v in after.items() if k not in counts} == {k: v for k, v in before.items() if k not in counts}
+    with app.app_context():
+        counted = db.session.execute(text("SELECT token_hash, event, day FROM counted_screening")).all()
+    # Which screenings are counted: a hash of a random token, the event and the day; nothing else.
+    assert sorted(event for _, event, _ in counted) == ["finished", "started"]
+    assert all(re.fullmatch(r"[0-9a-f]{64}", token) for token, _, _ in counted)
     with app.app_context():
         rows = [row.as_row() for row in db.session.scalars(select(UsageCount))]
     # A day, no link, the language, the event, and per trial only its result group.
@@ -155,4 +161,5 @@ def test_patient_pages_set_only_the_session_cookie(client):
         cookies = client.get(path).headers.getlist("Set-Cookie")
         assert all(c.startswith("trialcheck=") for c in cookies), cookies
     with client.session_transaction() as session:
-        assert set(session) <= {"csrf_token", "answers", "counted_start", "active_minute", "link", "counted_finish"}
+        assert set(session) <= {"csrf_token", "answers", "counted_start", "active_minute", "link", "counted_finish",
+                                "screening"}

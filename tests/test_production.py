@@ -46,15 +46,17 @@ def gunicorn_options() -> list[str]:
 
 
 @contextmanager
-def gunicorn(database_url: str, instance: Path) -> Iterator[int]:
-    """A gunicorn server with two workers on 127.0.0.1; yields its port."""
+def gunicorn(database_url: str, instance: Path, workers: int = 2, environment: dict | None = None,
+             options: tuple[str, ...] = ()) -> Iterator[int]:
+    """A gunicorn server on 127.0.0.1 (two workers unless told); yields its port. Its output
+    is in instance/gunicorn.log."""
     port = free_port()
     instance.mkdir()
     environment = {**os.environ, "SECRET_KEY": "shared-by-every-server", "DATABASE_URL": database_url,
-                   "TRIALCHECK_INSTANCE_PATH": str(instance)}
+                   "TRIALCHECK_INSTANCE_PATH": str(instance), **(environment or {})}
     log = open(instance / "gunicorn.log", "w+")
     server = subprocess.Popen(
-        [GUNICORN, *gunicorn_options(), "--workers", "2", "--bind", f"127.0.0.1:{port}",
+        [GUNICORN, *gunicorn_options(), *options, "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
          "--graceful-timeout", "5", "webapp:create_app()"],
         cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
     )
@@ -124,3 +126,72 @@ def test_one_screening_moves_between_two_gunicorn_servers(database_url, tmp_path
         results = [request(port, "GET", "/en/results", cookie)[1] for port in ports]
     assert verdicts(results[0]) == verdicts(results[1])
     assert verdicts(results[0]) == {"NCT06205342": "check", "NCT05925036": "check"}
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+FIGURES = ROOT / "tests" / "artifacts" / "sign-in-limits.json"
+
+
+def record_figure(name: str, through: int) -> None:
+    """Guesses that got through, of 40 in a minute against a limit of 10 (for the closing note)."""
+    import json
+
+    FIGURES.parent.mkdir(exist_ok=True)
+    figures = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+    figures[name] = through
+    FIGURES.write_text(json.dumps(figures, indent=1))
+
+
+def sign_in_attempts(port: int, attempts: int) -> list[int]:
+    """Wrong-password sign-ins for one address, each from a fresh session as a script would."""
+    statuses = []
+    for _ in range(attempts):
+        status, html, cookie, _ = request(port, "GET", "/staff/login")
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+        status, _, _, _ = request(port, "POST", "/staff/login", cookie,
+                                  {"csrf_token": token, "email": "someone@clinic.example", "password": "a wrong guess here"})
+        statuses.append(status)
+    return statuses
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL is set by `make test` (scripts/ensure-redis.sh)")
+def test_the_sign_in_limit_holds_across_four_workers(database_url, tmp_path):
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    app = make_app(database_url, tmp_path)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    conf = ("-c", "python:webapp.gunicorn_conf")
+    with gunicorn(database_url, tmp_path / "shared", workers=4, environment={"RATELIMIT_STORAGE_URI": REDIS_URL},
+                  options=conf) as port:
+        statuses = sign_in_attempts(port, 40)
+    through = sum(1 for s in statuses if s != 429)
+    # 10 per minute are allowed (STAFF_LOGIN_LIMITS); the other 30 are refused, whichever
+    # worker each lands on.
+    assert through == 10 and statuses.count(429) == 30, statuses
+    log = (tmp_path / "shared" / "gunicorn.log").read_text()
+    assert "sign-in limits are kept in each worker's memory" not in log
+    record_figure("redis, 4 workers", through)
+
+
+def test_memory_limits_with_several_workers_warn_at_start_up(database_url, tmp_path):
+    app = make_app(database_url, tmp_path)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    with gunicorn(database_url, tmp_path / "memory", workers=4, options=("-c", "python:webapp.gunicorn_conf")) as port:
+        statuses = sign_in_attempts(port, 40)
+        request(port, "GET", "/en/questions/conditions")
+        request(port, "GET", "/s/somecode")
+    log = (tmp_path / "memory" / "gunicorn.log").read_text()
+    assert '"event": "sign-in limits are kept in each worker\'s memory"' in log and '"workers": 4' in log
+    # Each worker counts on its own: more than the configured 10 get through.
+    through = sum(1 for s in statuses if s != 429)
+    record_figure("memory, 4 workers", through)
+    assert through > 10
+    # The access log says the language and "…" for patient pages, never which question or link.
+    access = [line for line in log.splitlines() if '"GET ' in line or '"POST ' in line]
+    assert access and any('"GET /en/… HTTP/1.1"' in line for line in access)
+    assert not [line for line in access if "/questions/" in line or "somecode" in line]

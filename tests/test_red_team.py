@@ -115,3 +115,150 @@ def test_nul_in_any_form_field(app, tally):
     assert response.status_code == 400 and NOTICE["es"] in response.get_data(as_text=True)
     assert 'lang="es"' in response.get_data(as_text=True)
     assert not count.server_errors
+
+
+# --- registry records, catalog files and staff forms: refused by name, the same on both databases
+
+
+def registry_record(**changes) -> dict:  # type: ignore[no-untyped-def]
+    import copy
+
+    from conftest import RECORDS
+
+    record = copy.deepcopy(json.loads((RECORDS / "NCT09999901.json").read_text()))
+    protocol = record["protocolSection"]
+    for path, value in changes.items():
+        module, key = path.split("__")
+        target = protocol.setdefault(module, {})
+        if value is None:
+            target.pop(key, None)
+        else:
+            target[key] = value
+    return record
+
+
+def import_record(client, text: str):  # type: ignore[no-untyped-def]
+    return client.post("/staff/import", data={"csrf_token": page_token(client, "/staff/import"), "record": text})
+
+
+def trial_ids(app) -> set[str]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from webapp.catalog.models import Trial
+    from webapp.extensions import db
+
+    with app.app_context():
+        return set(db.session.scalars(select(Trial.registry_id)))
+
+
+def test_registry_records_that_once_crashed_are_refused_by_name(admin_client, app, tally):
+    count = tally.setdefault(backend_of(app), Tally())
+    before = trial_ids(app)
+    facility = {"facility": "F", "city": "C", "contacts": 5}
+    cases = [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        (json.dumps(registry_record(contactsLocationsModule__locations=[facility])), "locations[0].contacts: must be a list"),
+        (json.dumps(registry_record(eligibilityModule__minimumAge="1" * 309 + " Years")), "minimumAge"),
+        (json.dumps(registry_record(eligibilityModule__maximumAge="999 Years")), "older than any person"),
+        (json.dumps(registry_record(sponsorCollaboratorsModule__leadSponsor={"name": "S" * 1001})),
+         "leadSponsor.name: is 1,001 characters long; at most 1,000 fit"),
+        (json.dumps(registry_record(identificationModule__acronym="A\x00B")), "must not contain a NUL character"),
+        (json.dumps(registry_record(contactsLocationsModule__locations=[{"facility": "F" * 1001}])), "facility"),
+    ]
+    for text, message in cases:
+        response = count(import_record(admin_client, text), message)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 400 and "Nothing was imported" in html and message in html, (message, html[-1500:])
+    assert trial_ids(app) == before
+    # Real data at the sizes the columns now hold imports on both databases.
+    long_names = registry_record(sponsorCollaboratorsModule__leadSponsor={"name": "S" * 900},
+                                 contactsLocationsModule__locations=[{"facility": "F" * 900, "city": "C" * 250}])
+    assert count(import_record(admin_client, json.dumps(long_names)), "long names").status_code == 200
+    assert "NCT09999901" in trial_ids(app)
+    assert not count.server_errors
+
+
+def test_registry_numbers_in_other_scripts_are_the_same_study(admin_client, app):
+    record = registry_record(identificationModule__nctId="NCT٠٦٢٠٥٣٤٢")  # Arabic-Indic digits
+    before = trial_ids(app)
+    response = import_record(admin_client, json.dumps(record))
+    assert response.status_code == 200
+    assert trial_ids(app) == before  # the existing NCT06205342, re-imported, not a look-alike
+    assert "NCT06205342" in response.get_data(as_text=True)
+
+
+def test_a_tampered_loaded_field_gives_the_conflict_page(admin_client, app, tally):
+    from test_staff_catalog import edit_form_data, trial_id
+
+    count = tally.setdefault(backend_of(app), Tally())
+    tid = trial_id(app, "NCT06205342")
+    form = edit_form_data(admin_client, f"/staff/trials/{tid}")
+    for loaded in ("[]", "5", "null", "{" * 100_000, "not json", '{"site": {"deep": [1, 2]}}'):
+        response = count(admin_client.post(f"/staff/trials/{tid}", data={**form, "version": "999", "loaded": loaded}),
+                         "loaded")
+        assert response.status_code == 409, loaded
+    for version in ("٣", "9" * 5000, "-1", "1e3"):
+        response = count(admin_client.post(f"/staff/trials/{tid}", data={**form, "version": version}), "version")
+        assert response.status_code == 409, version
+
+
+def test_links_staff_write_are_web_or_e_mail_only(admin_client, app, tally):
+    from test_staff_catalog import edit_form_data, trial_id
+
+    count = tally.setdefault(backend_of(app), Tally())
+    tid = trial_id(app, "NCT06205342")
+    form = edit_form_data(admin_client, f"/staff/trials/{tid}")
+    for url in ("javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "JaVaScRiPt:alert(1)",
+                "vbscript:x", "//evil.example", "https://", " javascript:alert(1)"):
+        response = count(admin_client.post(f"/staff/trials/{tid}", data={**form, "sources": f"A source | {url}"}), url)
+        assert response.status_code == 400, url
+        assert "web address (http:// or https://) or an e-mail address" in response.get_data(as_text=True)
+    ok = admin_client.post(f"/staff/trials/{tid}", data={**form, "sources": "The registry | https://clinicaltrials.gov/\n"
+                                                                        "Write to us | mailto:team@clinic.example"})
+    assert ok.status_code == 302
+    # A catalog file is held to the same rule.
+    from webapp.catalog.schema import CatalogError, validate_catalog
+    from webapp.catalog.service import read_bundled_catalog
+
+    document = read_bundled_catalog()
+    document["trials"][0]["sources"][0]["url"] = "javascript:alert(1)"
+    with pytest.raises(CatalogError, match=r"trials\[0\]\.sources\[0\]\.url: must be a web address"):
+        validate_catalog(document)
+    # And one that got into the database some other way is shown as text, never as a link.
+    from sqlalchemy import update
+
+    from webapp.catalog.models import Trial
+    from webapp.extensions import db
+
+    with app.app_context():
+        db.session.execute(update(Trial).where(Trial.id == tid).values(
+            sources=[{"label": "Sneaky", "url": "javascript:alert(1)"}]))
+        from webapp.catalog.service import bump_revision
+
+        bump_revision()
+        db.session.commit()
+    person = Screener(app.test_client())
+    person.questions_asked({"conditions": {"answer": ["chronic_pancreatitis"]}, "age": {"answer": "45"},
+                            "cp_pain_duration": {"answer": "over_6_months"}, "cp_dose_stable": {"answer": "yes"},
+                            "cp_procedure_planned": {"answer": "no"}})
+    html = person.results_html()
+    assert "Sneaky" in html and "javascript:" not in html
+
+
+def test_csv_cells_never_start_a_formula(admin_client, app):
+    from test_sharing import make_link, screen_through, the_day_passes
+
+    for label in ("=HYPERLINK(\"http://evil.example\")", "+1+1", "-2", "@SUM(A1)"):
+        link = make_link(admin_client, app, language="en", trials=(), label=label)
+        screen_through(app, link.code, "en")
+    the_day_passes(app)
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(admin_client.get("/staff/counts.csv").get_data(as_text=True))))
+    labels = {row["link label"] for row in rows}
+    assert labels and all(not label.startswith(("=", "+", "-", "@", "\t", "\r")) for label in labels), labels
+    assert "'=HYPERLINK(\"http://evil.example\")" in labels
+    from webapp.staff.views import spreadsheet_cell
+
+    assert [spreadsheet_cell(v) for v in ("\tTab", "\rReturn", "plain", 5)] == ["'\tTab", "'\rReturn", "plain", 5]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -75,27 +76,54 @@ def test_switched_off_link_says_so_and_offers_the_full_screener(admin_client, ap
     assert app.test_client().get("/s/nosuchcode").status_code == 404
 
 
+def the_day_passes(app) -> None:
+    """Counts are shown for whole days only: move every count (and counted screening) a day back."""
+    from sqlalchemy import text
+
+    with app.app_context():
+        for table in ("usage_count", "counted_screening"):
+            rows = db.session.execute(text(f"SELECT DISTINCT day FROM {table}")).scalars().all()
+            for day in sorted(rows):
+                earlier = (day if isinstance(day, date) else date.fromisoformat(day)) - timedelta(days=1)
+                db.session.execute(text(f"UPDATE {table} SET day = :earlier WHERE day = :day"),
+                                   {"earlier": earlier, "day": day})
+        db.session.commit()
+
+
+def csv_rows(admin_client) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(admin_client.get("/staff/counts.csv").get_data(as_text=True))))
+
+
 def test_counts_are_anonymous_and_small_counts_are_hidden(admin_client, app):
-    link = make_link(admin_client, app, language="en", trials=())
-    for _ in range(4):
+    link = make_link(admin_client, app, language="en", trials=(), label="Flyer at the front desk")
+    for _ in range(5):
         screen_through(app, link.code, "en")
-    page = admin_client.get("/staff/counts").get_data(as_text=True)
-    assert '<td data-count="started">fewer than 5</td>' in page
-    screen_through(app, link.code, "en")
+    # Today's counts are not shown: reading them before and after one visit would show it.
+    assert 'data-count="started"' not in admin_client.get("/staff/counts").get_data(as_text=True)
+    assert not [r for r in csv_rows(admin_client) if r["measure"] == "finished"]
+    the_day_passes(app)
     page = admin_client.get("/staff/counts").get_data(as_text=True)
     assert '<td data-count="started">5</td>' in page and '<td data-count="finished">5</td>' in page
     links_page = admin_client.get("/staff/links").get_data(as_text=True)
     assert '<td data-count="finished">5</td>' in links_page
-    rows = list(csv.DictReader(io.StringIO(admin_client.get("/staff/counts.csv").get_data(as_text=True))))
+    rows = csv_rows(admin_client)
     finished = [r for r in rows if r["measure"] == "finished"]
-    assert finished == [{"day": finished[0]["day"], "link": link.code, "language": "en",
-                         "measure": "finished", "trial": "", "count": "5"}]
+    assert finished == [{"day": finished[0]["day"], "link": link.code, "link label": "Flyer at the front desk",
+                         "language": "en", "measure": "finished", "trial": "", "count": "5"}]
     groups = {(r["trial"], r["measure"]): r["count"] for r in rows if r["trial"]}
     assert groups[("NCT06205342", "check")] == "5" and ("NCT04061746", "check") not in groups
-    # One more person: a count of 1 in a new group is shown as "fewer than 5" in the CSV too.
+
+
+def test_a_link_one_person_used_shows_no_breakdown(admin_client, app):
+    link = make_link(admin_client, app, language="en", trials=(), label="Visit 1 Dec")
     screen_through(app, link.code, "en", PANCREATITIS | {"age": {"answer": "80"}})
-    rows = list(csv.DictReader(io.StringIO(admin_client.get("/staff/counts.csv").get_data(as_text=True))))
-    assert {r["count"] for r in rows if r["trial"] == "NCT06205342" and r["measure"] == "unlikely"} == {"fewer than 5"}
+    the_day_passes(app)
+    page = admin_client.get("/staff/counts").get_data(as_text=True)
+    assert '<td data-count="started">fewer than 5</td>' in page
+    # No study, no result group: nothing that would say what this one person was told.
+    assert "NCT06205342" not in page and "unlikely" not in page.lower().split("<main", 1)[1]
+    assert not [r for r in csv_rows(admin_client) if r["trial"]]
+    assert "Do not put a person's name" in admin_client.get("/staff/links").get_data(as_text=True)
 
 
 def test_reloading_results_is_counted_once(app):
@@ -103,8 +131,55 @@ def test_reloading_results_is_counted_once(app):
     screener.answer_all(PANCREATITIS)
     for _ in range(3):
         screener.results_html()
+    the_day_passes(app)
     from webapp.sharing.service import count_tables
 
     with app.app_context():
         screenings, _ = count_tables()
+    assert [(r.started, r.finished) for r in screenings] == [(1, 1)]
+
+
+def test_replaying_an_old_cookie_adds_no_finished_screening(app):
+    client = app.test_client()
+    screener = Screener(client)
+    screener.answer_all(PANCREATITIS)
+    before_results = client.get_cookie("trialcheck").value
+    screener.results_html()
+    for _ in range(3):
+        client.set_cookie("trialcheck", before_results)  # the cookie as it was before counting
+        screener.results_html()
+    the_day_passes(app)
+    from webapp.sharing.service import count_tables
+
+    with app.app_context():
+        screenings, verdict_rows = count_tables()
+    assert [(r.started, r.finished) for r in screenings] == [(1, 1)]
+
+
+def test_a_count_missed_while_the_database_was_down_is_made_on_the_next_page(app, monkeypatch):
+    from webapp.sharing import service
+
+    real = service._increment
+    failing = {"on": True}
+
+    def flaky(rows):  # type: ignore[no-untyped-def]
+        if failing["on"]:
+            raise service.DBAPIError("INSERT", {}, Exception("the database went away"))
+        return real(rows)
+
+    monkeypatch.setattr(service, "_increment", flaky)
+    screener = Screener(app.test_client())
+    screener.answer("conditions", answer=["chronic_pancreatitis"])  # the start is not recorded
+    failing["on"] = False
+    screener.answer("age", answer="45")  # recorded now
+    rest = {k: v for k, v in PANCREATITIS.items() if k not in ("conditions", "age")}
+    screener.answer_all(rest)
+    failing["on"] = True
+    screener.results_html()  # the finish is not recorded
+    failing["on"] = False
+    screener.results_html()  # recorded now, once
+    screener.results_html()
+    the_day_passes(app)
+    with app.app_context():
+        screenings, _ = service.count_tables()
     assert [(r.started, r.finished) for r in screenings] == [(1, 1)]

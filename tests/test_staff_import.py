@@ -6,6 +6,7 @@ import copy
 import http.server
 import json
 import threading
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -211,3 +212,48 @@ def test_upload_a_record_file(admin_client, app):
         "csrf_token": token, "upload": [(io.BytesIO((RECORDS / "NCT09999902.json").read_bytes()), "record.json")]},
         content_type="multipart/form-data")
     assert response.status_code == 200 and trial_count(app) == 4
+
+
+class SlowOrHugeHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if self.path.endswith("/NCT09999901"):  # a byte every half second, for ever
+            self.end_headers()
+            try:
+                while True:
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except OSError:
+                return
+        body = b"[" + b" " * (6 * 1024 * 1024) + b"]"  # more than 5 MB
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_fetch_has_a_deadline_for_the_whole_request_and_a_size_limit(admin_client, app):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowOrHugeHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        app.config["CTGOV_API_URL"] = f"http://127.0.0.1:{server.server_port}/api/v2/studies/"
+        app.config["CTGOV_TIMEOUT_SECONDS"] = 2
+        token = page_token(admin_client, "/staff/import")
+        started = time.monotonic()
+        response = admin_client.post("/staff/import", data={"csrf_token": token, "registry_id": "NCT09999901"})
+        took = time.monotonic() - started
+        assert response.status_code == 400 and "took too long" in response.get_data(as_text=True)
+        assert took < 4, took  # the deadline is for the whole request, not per read
+        response = admin_client.post("/staff/import", data={"csrf_token": token, "registry_id": "ＮＣＴ０９９９９９０２"})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 400 and "more than 5 MB" in html and "not valid JSON" not in html
+    finally:
+        server.shutdown()

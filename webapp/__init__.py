@@ -27,6 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     configure(app, test_config)
     register_logging(app)
+    warn_about_limits_per_worker(app)
     register_request_checks(app)
     register_extensions(app)
     register_blueprints(app)
@@ -44,10 +45,20 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config.from_pyfile("config.py", silent=True)
         if os.environ.get("SECRET_KEY"):
             app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+        if os.environ.get("SECRET_KEY_FALLBACKS"):
+            # Older keys, comma-separated: cookies written with them are still read.
+            app.config["SECRET_KEY_FALLBACKS"] = [k for k in os.environ["SECRET_KEY_FALLBACKS"].split(",") if k]
+        if os.environ.get("RATELIMIT_STORAGE_URI"):
+            app.config["RATELIMIT_STORAGE_URI"] = os.environ["RATELIMIT_STORAGE_URI"]
     else:
         app.config.from_mapping(test_config)
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", config.database_url(app.instance_path))
     config.check_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        from .db_deadline import postgresql_engine_options
+
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+                                                   **postgresql_engine_options(app)}
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)
     app.session_interface = EncryptedSessionInterface()
@@ -57,6 +68,17 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         # Behind a TLS-terminating proxy: trust its X-Forwarded-* headers so request.is_secure
         # (Secure cookie, HSTS) and the client address are right.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+
+def warn_about_limits_per_worker(app: Flask) -> None:
+    """Sign-in limits kept in memory hold per worker only: with 4 workers, 4 times as many
+    guesses get through. Say so where operators look when serving that way."""
+    workers = os.environ.get("TRIALCHECK_WORKERS") or os.environ.get("WEB_CONCURRENCY") or "1"
+    storage = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if storage.startswith("memory://") and workers.isdigit() and int(workers) > 1:
+        app.logger.warning("sign-in limits are kept in each worker's memory", extra={"fields": {
+            "workers": int(workers), "advice": "set RATELIMIT_STORAGE_URI to a shared store such as "
+                                                "redis://127.0.0.1:6379/0, so the limits hold across workers"}})
 
 
 def register_extensions(app: Flask) -> None:
@@ -101,8 +123,11 @@ def register_blueprints(app: Flask) -> None:
 
 def register_template_filters(app: Flask) -> None:
     from .content import render_markdown
+    from .links import is_safe_link
 
     app.jinja_env.filters["markdown"] = render_markdown
+    # {% if url is safe_link %}: only web and e-mail addresses become live links.
+    app.jinja_env.tests["safe_link"] = is_safe_link
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.add_extension("webapp.templating.Dedent")
     # Drop the template's own indentation and block newlines from the HTML sent to phones.

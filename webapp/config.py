@@ -34,6 +34,9 @@ class Defaults:
     # Staff uploads (registry records, catalog files) may be larger than patient forms.
     STAFF_MAX_CONTENT_LENGTH = 5 * 1024 * 1024
     RATELIMIT_STORAGE_URI = "memory://"
+    # While a shared store (Redis) cannot be reached, count in each worker's memory rather than
+    # refuse every sign-in; the outage is logged by Flask-Limiter.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     STAFF_LOGIN_LIMITS = ("10 per minute", "50 per hour")
     # A staff sign-in lasts while it is used: it ends after this long without a request, and
     # in any case this long after signing in.
@@ -51,6 +54,16 @@ class Defaults:
     # change committed by this process is seen at once; one committed by another worker within
     # this many seconds. 0 reads it on every request.
     CATALOG_REVISION_SECONDS = 1.0
+    # Read the catalog revision (and rebuild the snapshot) in a background thread per process,
+    # so no request waits for it, even while the database hangs.
+    CATALOG_BACKGROUND_REFRESH = True
+    # Deadlines for PostgreSQL (webapp/db_deadline.py): a page's database work, the staff
+    # area's, work outside requests, connecting, and waiting for a free connection.
+    DATABASE_SECONDS = 5.0
+    STAFF_DATABASE_SECONDS = 60.0
+    BACKGROUND_DATABASE_SECONDS = 10.0
+    DATABASE_CONNECT_SECONDS = 3
+    DATABASE_POOL_SECONDS = 3
 
 
 class StartupError(SystemExit):

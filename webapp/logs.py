@@ -42,9 +42,23 @@ def error_fields(error: BaseException) -> dict[str, Any]:
     }
 
 
+# Patient pages: their addresses say which questions a person was asked
+# ("/es/questions/cp_pain_duration" means chronic pancreatitis), which group of results they
+# opened, or which clinic's link they came through. Their log lines name the endpoint only.
+PATIENT_BLUEPRINTS = frozenset({"screener", "sharing"})
+
+
 def request_fields() -> dict[str, Any]:
-    # The path without its query string: answers are never in addresses, hostile text may be.
-    return {"method": request.method, "path": request.path, "endpoint": request.endpoint}
+    """What a log line says about the request: method and endpoint, and the path (without its
+    query string) only outside the patient pages."""
+    fields: dict[str, Any] = {"method": request.method, "endpoint": request.endpoint}
+    if request.blueprint in PATIENT_BLUEPRINTS or request.endpoint is None:
+        # An address no page matched may be a mistyped patient address: its first part only.
+        first = request.path.strip("/").split("/", 1)[0]
+        fields["area"] = first if first.isascii() and first.isalpha() and len(first) <= 8 else None
+    else:
+        fields["path"] = request.path
+    return fields
 
 
 def register_logging(app: Flask) -> None:

@@ -9,17 +9,30 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.typed import plain_digits
+from .limits import first_nul, text_problem
 from .schema import REGISTRY_STATUSES
 
-NCT_ID = re.compile(r"^NCT\d{8}$")
-_DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+([A-Za-z]+)\s*$")
+# ASCII digits only: `\d` would also take other scripts' digits, which then fail further on
+# or import as a look-alike of the real study. Other scripts are turned into ASCII on purpose
+# first (`registry_number`).
+NCT_ID = re.compile(r"^NCT[0-9]{8}$")
+_DATE = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?$")
+_AGE = re.compile(r"^\s*([0-9]{1,4}(?:\.[0-9]{1,4})?)\s+([A-Za-z]+)\s*$")
+# No person is older; a limit above it is a mistake in the record.
+OLDEST_AGE_YEARS = 120
+MAX_RECORD_BYTES = 5 * 1024 * 1024
+# Registry keys and the catalog field whose length limit they share.
+_LIMIT_KEYS = {"nctId": "registry_id", "briefTitle": "brief_title", "officialTitle": "official_title",
+               "overallStatus": "status", "briefSummary": "summary", "eligibilityCriteria": "eligibility_text",
+               "minimumAge": "minimum_age", "maximumAge": "maximum_age"}
 # Length of one unit in years (ClinicalTrials.gov units: Year(s) ... Minute(s)).
 AGE_UNITS = {
     "year": 1.0,
@@ -81,12 +94,24 @@ class RegistryStudy:
         }
 
 
+def registry_number(text: str) -> str:
+    """A registry number as staff may type it: other scripts' digits and spaces made plain,
+    letters in capitals ("nct 0620 5342" -> "NCT06205342")."""
+    return "".join(plain_digits(text).split()).upper()
+
+
 def parse_json(text: str | bytes) -> Any:
     try:
-        return json.loads(text)
+        document = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         where = f" at line {error.lineno}, column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
         raise RegistryRecordError("record", f"is not valid JSON{where}") from None
+    except RecursionError:
+        raise RegistryRecordError("record", "is nested too deeply to be a registry record") from None
+    where = first_nul(document)
+    if where is not None:
+        raise RegistryRecordError(where, "must not contain a NUL character")
+    return document
 
 
 def studies_in(document: Any) -> list[Mapping[str, Any]]:
@@ -123,7 +148,8 @@ class _Reader:
         return value
 
     @staticmethod
-    def text(module: Mapping[str, Any], key: str, path: str, required: bool = False) -> str | None:
+    def text(module: Mapping[str, Any], key: str, path: str, required: bool = False,
+             limit: str | None = None) -> str | None:
         value = module.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
@@ -131,6 +157,9 @@ class _Reader:
             return None
         if not isinstance(value, str):
             raise RegistryRecordError(f"{path}.{key}", f"must be text, not {type(value).__name__}")
+        problem = text_problem(limit or _LIMIT_KEYS.get(key, key), value.strip())
+        if problem:
+            raise RegistryRecordError(f"{path}.{key}", problem)
         return value.strip()
 
     @staticmethod
@@ -150,8 +179,12 @@ def age_in_years(text: str | None, path: str) -> float | None:
     match = _AGE.match(text)
     unit = match.group(2).lower().rstrip("s") if match else ""
     if not match or unit not in AGE_UNITS:
-        raise RegistryRecordError(path, f"{text!r} is not an age like '18 Years' or '6 Months'")
-    return float(match.group(1)) * AGE_UNITS[unit]
+        raise RegistryRecordError(path, f"{text[:40]!r} is not an age like '18 Years' or '6 Months'")
+    years = float(match.group(1)) * AGE_UNITS[unit]
+    if years > OLDEST_AGE_YEARS:
+        raise RegistryRecordError(path, f"{text!r} is older than any person: correct the record "
+                                        f"(leave the limit out when there is none)")
+    return years
 
 
 def _date(module: Mapping[str, Any], key: str, path: str) -> str | None:
@@ -172,8 +205,8 @@ def read_study(record: Mapping[str, Any]) -> RegistryStudy:
     reader = _Reader(record)
     ident = reader.module("identificationModule", required=True)
     path = "protocolSection.identificationModule"
-    nct_id = reader.text(ident, "nctId", path, required=True)
-    if not NCT_ID.match(nct_id or ""):
+    nct_id = registry_number(reader.text(ident, "nctId", path, required=True) or "")
+    if not NCT_ID.match(nct_id):
         raise RegistryRecordError(f"{path}.nctId", f"{nct_id!r} is not a registry number like NCT01234567")
     brief_title = reader.text(ident, "briefTitle", path, required=True)
     official_title = reader.text(ident, "officialTitle", path) or brief_title
@@ -224,8 +257,10 @@ def read_study(record: Mapping[str, Any]) -> RegistryStudy:
             raise RegistryRecordError(lpath, "must be an object")
         location = {key: reader.text(item, key, lpath) for key in
                     ("facility", "status", "city", "state", "zip", "country")}
-        location["contacts"] = [_contact(c, f"{lpath}.contacts[{i}]")
-                                for i, c in enumerate(item.get("contacts") or [])]
+        contacts = item.get("contacts") or []
+        if not isinstance(contacts, list):
+            raise RegistryRecordError(f"{lpath}.contacts", "must be a list")
+        location["contacts"] = [_contact(c, f"{lpath}.contacts[{i}]") for i, c in enumerate(contacts)]
         locations.append({k: v for k, v in location.items() if v})
 
     return RegistryStudy(
@@ -237,7 +272,7 @@ def read_study(record: Mapping[str, Any]) -> RegistryStudy:
         status=status,
         status_verified=_date(status_module, "statusVerifiedDate", spath),
         registry_updated=_date(updated, "date", f"{spath}.lastUpdatePostDateStruct"),
-        sponsor=reader.text(lead, "name", "protocolSection.sponsorCollaboratorsModule.leadSponsor"),
+        sponsor=reader.text(lead, "name", "protocolSection.sponsorCollaboratorsModule.leadSponsor", limit="sponsor"),
         brief_summary=reader.text(reader.module("descriptionModule"), "briefSummary",
                                   "protocolSection.descriptionModule"),
         registry_conditions=reader.texts(reader.module("conditionsModule"), "conditions",
@@ -280,14 +315,18 @@ def age_criterion_value(minimum: float | None, maximum: float | None) -> dict[st
 
 
 def fetch_study(registry_id: str, base_url: str, timeout: float) -> bytes:
-    """Download one study record; raises RegistryUnavailable with a plain reason."""
+    """Download one study record within `timeout` seconds for the whole request (a registry
+    that trickles a byte at a time is cut off, not waited for); at most 5 MB. Raises
+    RegistryUnavailable with a plain reason."""
+    registry_id = registry_number(registry_id)
     if not NCT_ID.match(registry_id):
-        raise RegistryRecordError("registry number", f"{registry_id!r} is not like NCT01234567")
+        raise RegistryRecordError("registry number", f"{registry_id[:40]!r} is not like NCT01234567")
     request = urllib.request.Request(base_url.rstrip("/") + "/" + registry_id,
                                      headers={"Accept": "application/json"})
+    deadline = time.monotonic() + timeout
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return response.read(5 * 1024 * 1024)
+            return _read_before(response, deadline)
     except urllib.error.HTTPError as error:
         if error.code == 404:
             raise RegistryUnavailable(f"ClinicalTrials.gov has no study {registry_id}.") from None
@@ -297,3 +336,23 @@ def fetch_study(registry_id: str, base_url: str, timeout: float) -> bytes:
             "Could not reach ClinicalTrials.gov (no connection, or it took too long). "
             "Download the study's JSON record from its page and upload it here instead."
         ) from None
+
+
+def _read_before(response: Any, deadline: float) -> bytes:
+    chunks, size = [], 0
+    sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the registry took too long")
+        if sock is not None:
+            sock.settimeout(max(0.05, min(1.0, remaining)))  # each wait ends by the deadline
+        chunk = response.read1(65536)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_RECORD_BYTES:
+            raise RegistryUnavailable(
+                f"ClinicalTrials.gov sent more than {MAX_RECORD_BYTES // (1024 * 1024)} MB for one study, more "
+                "than a study record can be. Download the study's JSON record from its page and upload it here.")
+        chunks.append(chunk)

@@ -21,16 +21,16 @@ class Trial(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     registry_id: Mapped[str] = mapped_column(String(32), unique=True)
     registry_url: Mapped[str | None] = mapped_column(String(500))
-    acronym: Mapped[str | None] = mapped_column(String(100))
+    acronym: Mapped[str | None] = mapped_column(String(200))
     official_title: Mapped[str] = mapped_column(Text)
-    sponsor: Mapped[str | None] = mapped_column(String(300))
-    phase: Mapped[str | None] = mapped_column(String(50))
+    sponsor: Mapped[str | None] = mapped_column(String(1000))
+    phase: Mapped[str | None] = mapped_column(String(200))
     # ClinicalTrials.gov overallStatus, e.g. RECRUITING or ACTIVE_NOT_RECRUITING.
     status: Mapped[str] = mapped_column(String(40))
     # "YYYY-MM-DD" or "YYYY-MM": registries often give a month only.
     status_verified: Mapped[str | None] = mapped_column(String(10))
-    site: Mapped[str | None] = mapped_column(String(300))
-    site_city: Mapped[str | None] = mapped_column(String(200))
+    site: Mapped[str | None] = mapped_column(String(1000))
+    site_city: Mapped[str | None] = mapped_column(String(300))
     # Condition tags from the screener's condition question (type1, chronic_pancreatitis, ...).
     conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

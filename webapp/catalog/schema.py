@@ -19,7 +19,9 @@ from ..core.engine import InvalidCriterion, Operator, validate_criterion
 from ..core.facts import FACT_KINDS, time_since_diagnosis
 from ..core.questions import CONDITIONS, NOT_SURE, Kind
 from ..core.screening import ANY_CONDITION
+from ..links import UNSAFE_LINK_MESSAGE, is_safe_link
 from .bank import answers_by_fact, bank_from, condition_ids, fact_specs
+from .limits import first_nul, text_problem
 
 FORMAT = "trialcheck-catalog"
 FORMAT_VERSION = 2
@@ -32,7 +34,7 @@ REGISTRY_STATUSES = {
 BANK_PARTS = ("conditions", "facts", "questions")
 # Facts renamed by format 2 (the question bank): format-1 criteria are read under the new id.
 RENAMED_FACTS = {"months_since_type1_diagnosis": (time_since_diagnosis("type1"), "months")}
-_DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
+_DATE = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?$")
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _LANG = re.compile(r"^[a-z]{2}$")
 _KEY = re.compile(r"^[a-z0-9_]+(:[a-z0-9_]+)?$")
@@ -51,11 +53,13 @@ def _require(condition: bool, path: str, message: str) -> None:
         raise CatalogError(f"{path}: {message}")
 
 
-def _text(item: Mapping[str, Any], key: str, path: str, optional: bool = False) -> None:
+def _text(item: Mapping[str, Any], key: str, path: str, optional: bool = False, limit: str | None = None) -> None:
     value = item.get(key)
     if optional and value is None:
         return
     _require(isinstance(value, str) and value.strip() != "", f"{path}.{key}", "must be text")
+    problem = text_problem(limit or key, value)
+    _require(problem is None, f"{path}.{key}", problem or "")
 
 
 def _sources(items: Any, path: str) -> None:
@@ -64,11 +68,20 @@ def _sources(items: Any, path: str) -> None:
         _require(isinstance(source, Mapping), f"{path}[{i}]", "must be an object")
         _text(source, "label", f"{path}[{i}]")
         _text(source, "url", f"{path}[{i}]", optional=True)
+        _require(source.get("url") is None or is_safe_link(source["url"]), f"{path}[{i}].url", UNSAFE_LINK_MESSAGE)
         labels = source.get("labels", {})
         _require(isinstance(labels, Mapping), f"{path}[{i}].labels", "must map languages to labels")
         for lang in labels:
             _require(bool(_LANG.match(lang)), f"{path}[{i}].labels.{lang}", "is not a two-letter language code")
-            _text(labels, lang, f"{path}[{i}].labels")
+            _text(labels, lang, f"{path}[{i}].labels", limit="label")
+
+
+def _contacts(items: Any, path: str) -> None:
+    _require(isinstance(items, list), path, "must be a list")
+    for i, contact in enumerate(items):
+        _require(isinstance(contact, Mapping), f"{path}[{i}]", "must be an object")
+        for key in ("name", "role", "phone", "email"):
+            _text(contact, key, f"{path}[{i}]", optional=True)
 
 
 def _texts(texts: Any, path: str, fields: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
@@ -230,6 +243,8 @@ def _number(value: Any) -> bool:
 def validate_catalog(document: Any, bank: Mapping[str, Any] | None = None) -> None:
     """Check a format-2 document. `bank`: the database's bank, for a document without one."""
     _require(isinstance(document, Mapping), "catalog", "must be a JSON object")
+    where = first_nul(document, "catalog")
+    _require(where is None, where or "", "must not contain a NUL character")
     _require(document.get("format") == FORMAT, "format", f"must be {FORMAT!r}")
     _require(document.get("format_version") == FORMAT_VERSION, "format_version",
              f"must be one of {list(READABLE_VERSIONS)}")
@@ -254,6 +269,8 @@ def validate_catalog(document: Any, bank: Mapping[str, Any] | None = None) -> No
         _text(trial, "official_title", path)
         for key in ("registry_url", "acronym", "sponsor", "phase", "site", "site_city"):
             _text(trial, key, path, optional=True)
+        _require(trial.get("registry_url") is None or is_safe_link(trial["registry_url"]), f"{path}.registry_url",
+                 UNSAFE_LINK_MESSAGE)
         _require(trial.get("status") in REGISTRY_STATUSES, f"{path}.status",
                  "must be a ClinicalTrials.gov overall status")
         _date(trial, "status_verified", path)
@@ -270,7 +287,7 @@ def validate_catalog(document: Any, bank: Mapping[str, Any] | None = None) -> No
         _date(trial, "registry_updated", path)
         for key in ("archived", "edited"):
             _require(isinstance(trial.get(key, False), bool), f"{path}.{key}", "must be true or false")
-        _require(isinstance(trial.get("contacts", []), list), f"{path}.contacts", "must be a list")
+        _contacts(trial.get("contacts", []), f"{path}.contacts")
         triage = trial.get("line_triage", {})
         _require(isinstance(triage, Mapping) and all(v in LINE_STATES for v in triage.values()),
                  f"{path}.line_triage", f"must map line keys to one of {list(LINE_STATES)}")

@@ -8,7 +8,10 @@ process until the revision changes. A request costs one primary-key lookup of th
 from __future__ import annotations
 
 import gc
+import os
+import threading
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -234,35 +237,87 @@ class Snapshot:
 def snapshot() -> Snapshot:
     """This process's snapshot of the catalog, rebuilt when the catalog revision changes.
 
-    The revision is read at most once per CATALOG_REVISION_SECONDS (a change this process
-    commits is seen at once, see `service.bump_revision`). When the database cannot be reached, the
-    snapshot this process already has is used, so a person can go on answering questions; a
-    process that never read the catalog cannot.
+    The revision is read in a background thread every CATALOG_REVISION_SECONDS, which also
+    rebuilds the snapshot when it changed, so no request waits for the database or for a
+    rebuild (CATALOG_BACKGROUND_REFRESH; without it, a request reads the revision at most once
+    per interval). A change this process commits is read at once (`service.bump_revision`).
+    When the database cannot be reached, the snapshot this process already has is used, so a
+    person can go on answering questions; a process that never read the catalog cannot.
     """
-    extensions = current_app.extensions
+    app = current_app
+    extensions = app.extensions
     cached: Snapshot | None = extensions.get("catalog_snapshot")
-    now = time.monotonic()
-    if cached is not None and now - extensions.get("catalog_revision_read", -1e9) < \
-            current_app.config["CATALOG_REVISION_SECONDS"]:
+    if cached is None or "catalog_revision_read" not in extensions:
+        return _read_now(cached)
+    if app.config["CATALOG_BACKGROUND_REFRESH"]:
+        _keep_refreshing(app._get_current_object())  # type: ignore[attr-defined]
         return cached
+    if time.monotonic() - extensions["catalog_revision_read"] < app.config["CATALOG_REVISION_SECONDS"]:
+        return cached
+    return _read_now(cached)
+
+
+def _read_now(cached: Snapshot | None, quiet: bool = False) -> Snapshot:
+    extensions = current_app.extensions
     try:
         revision = catalog_revision()
     except (DBAPIError, PoolTimeout):
         db.session.rollback()
         if cached is None:
             raise
-        current_app.logger.warning("database unavailable: using this process's catalog snapshot")
+        # Try again after the usual interval, not on every request.
+        extensions["catalog_revision_read"] = time.monotonic()
+        if not quiet:
+            current_app.logger.warning("database unavailable: using this process's catalog snapshot")
         return cached
-    extensions["catalog_revision_read"] = now
     if cached is None or cached.revision != revision:
+        fresh = Snapshot(revision)
         if cached is not None:
             gc.unfreeze()
-        cached = Snapshot(revision)
-        extensions["catalog_snapshot"] = cached
+        extensions["catalog_snapshot"] = cached = fresh
         # Long-lived objects: keep the garbage collector from walking them on every collection.
         gc.collect()
         gc.freeze()
+    extensions["catalog_revision_read"] = time.monotonic()
     return cached
+
+
+_REFRESHERS_LOCK = threading.Lock()
+
+
+def _keep_refreshing(app: Any) -> None:
+    """Start this process's refresher thread for `app` if it is not running (one per process:
+    a forked worker starts its own)."""
+    running = app.extensions.get("catalog_refresher")
+    if running is not None and running[0] == os.getpid():
+        return
+    with _REFRESHERS_LOCK:
+        running = app.extensions.get("catalog_refresher")
+        if running is not None and running[0] == os.getpid():
+            return
+        thread = threading.Thread(target=_refresh, args=(weakref.ref(app), app.config["CATALOG_REVISION_SECONDS"]),
+                                  name="catalog-refresh", daemon=True)
+        app.extensions["catalog_refresher"] = (os.getpid(), thread)
+        thread.start()
+
+
+def _refresh(app_ref: Any, interval: float) -> None:
+    while True:
+        time.sleep(interval)
+        app = app_ref()
+        if app is None:
+            return  # the app is gone (tests make many)
+        try:
+            with app.app_context():
+                try:
+                    # While the database is out of reach this keeps the snapshot and says nothing:
+                    # the pages that need the database log the outage.
+                    _read_now(app.extensions.get("catalog_snapshot"), quiet=True)
+                finally:
+                    db.session.remove()
+        except Exception as error:  # noqa: BLE001 - the thread must outlive any one failure
+            app.logger.warning("catalog refresh failed", extra={"fields": {"error": type(error).__name__}})
+        del app
 
 
 def catalog_index() -> CatalogIndex:

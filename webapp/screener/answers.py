@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Callable
 from typing import Any
 
 from flask import session
@@ -9,10 +11,11 @@ from flask import session
 from ..core.questions import Bank
 
 SESSION_KEY = "answers"
-# Which share link this screening came through, and whether it has been counted yet.
-# These are not answers: a link code and two flags.
+# Which share link this screening came through, whether it has been counted yet, and a random
+# token naming this screening for the counts (so a replayed cookie is not counted twice).
+# These are not answers: a link code, two flags and a random token.
 LINK_KEY = "link"
-COUNTED_KEYS = ("counted_start", "counted_finish")
+COUNTED_KEYS = ("counted_start", "counted_finish", "screening")
 
 
 def current_answers(bank: Bank) -> dict[str, Any]:
@@ -44,9 +47,14 @@ def current_link_code() -> str | None:
     return code if isinstance(code, str) else None
 
 
-def first_time(flag: str) -> bool:
-    """True once per screening for `flag` (so a reload is not counted twice)."""
+def count_once(flag: str, record: Callable[[str], bool]) -> None:
+    """Count this screening's `flag` event once: `record(token)` stores it (True when stored or
+    already stored). If it could not be stored (the database was down for a moment), the flag
+    stays unset and the next page tries again."""
     if session.get(flag):
-        return False
-    session[flag] = True
-    return True
+        return
+    token = session.get("screening")
+    if not isinstance(token, str) or len(token) != 32:
+        token = session["screening"] = secrets.token_hex(16)
+    if record(token):
+        session[flag] = True

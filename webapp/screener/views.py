@@ -16,7 +16,7 @@ from ..core.questions import InvalidAnswer
 from ..core.screening import screen, status_date
 from ..sharing import service as sharing
 from . import pagecache, presenters
-from .answers import clear_answers, current_answers, current_link_code, first_time, save_answers
+from .answers import clear_answers, count_once, current_answers, current_link_code, save_answers
 from .forms import form_class
 
 bp = Blueprint("screener", __name__, url_prefix="/<lang_code>")
@@ -155,8 +155,7 @@ def question(question_id: str):  # type: ignore[no-untyped-def]
         else:
             visit.answers = visit.bank.relevant_answers({**visit.answers, question_id: value})
             save_answers(visit.answers)
-            if first_time("counted_start"):
-                sharing.count_started(visit.link_code, g.lang_code)
+            count_once("counted_start", lambda token: sharing.count_started(visit.link_code, g.lang_code, token))
             visit.replan()
             return redirect(visit.next_url(changing))
     return render(generate_csrf()), (400 if form.errors else 200)
@@ -186,8 +185,9 @@ def _screening_page(template: str, count: bool = False, group: str | None = None
         if paged is None:
             return redirect(url_for(".results", show="all" if show_all else None))
         groups, extra = [paged.group], {"page_of": (paged.number, paged.count), "group_key": group}
-    if count and first_time("counted_finish"):
-        sharing.count_finished(visit.link_code, g.lang_code, sharing.landed(screening))
+    if count:
+        count_once("counted_finish", lambda token: sharing.count_finished(
+            visit.link_code, g.lang_code, sharing.landed(screening), token))
     # Only the trials on this page are read in the reader's language.
     groups = presenters.localised_groups(groups, lambda outcomes: catalog.localise_outcomes(outcomes, g.lang_code))
     pages = catalog.pages_for_conditions(chosen, g.lang_code)

@@ -54,3 +54,15 @@ class UsageCount(db.Model):
         return {"day": self.day.isoformat(), "link": self.link_code, "language": self.language,
                 "event": self.event, "trial": self.registry_id, "group": self.verdict,
                 "count": self.count}
+
+
+class CountedScreening(db.Model):
+    """Which screenings a count already holds, so replaying an old cookie adds nothing. A hash
+    of the random token the cookie carries, the event and the day: no answer, no time of day.
+    Rows older than a day are deleted (a cookie is refused after two hours idle anyway)."""
+
+    __tablename__ = "counted_screening"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)

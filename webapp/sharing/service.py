@@ -6,17 +6,18 @@ screenings which result group each trial landed in.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import secrets
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import segno
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -24,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..core.screening import positions_of
 from ..extensions import db
-from .models import ShareLink, UsageCount
+from .models import CountedScreening, ShareLink, UsageCount
 
 log = logging.getLogger(__name__)
 
@@ -105,27 +106,39 @@ def _increment(rows: list[dict[str, object]]) -> None:
     db.session.execute(statement, rows)
 
 
-def count_started(link_code: str | None, language: str) -> None:
-    _record([(STARTED, "", "")], link_code, language)
+def count_started(link_code: str | None, language: str, token: str) -> bool:
+    return _record([(STARTED, "", "")], link_code, language, token)
 
 
-def count_finished(link_code: str | None, language: str, verdicts: list[tuple[str, str]]) -> None:
-    """`verdicts`: (registry id, result group) for each trial the person saw."""
-    _record([(FINISHED, "", "")] + [(VERDICT, rid, group) for rid, group in verdicts],
-            link_code, language)
+def count_finished(link_code: str | None, language: str, verdicts: list[tuple[str, str]], token: str) -> bool:
+    """`verdicts`: (registry id, result group) for each trial listed for the person."""
+    return _record([(FINISHED, "", "")] + [(VERDICT, rid, group) for rid, group in verdicts],
+                   link_code, language, token)
 
 
-def _record(events: list[tuple[str, str, str]], link_code: str | None, language: str) -> None:
-    # A count must never cost a patient their page: failures are logged and skipped.
+def _record(events: list[tuple[str, str, str]], link_code: str | None, language: str, token: str) -> bool:
+    """Add one screening's events to the day's counts, once per screening token; True when
+    they are counted (now or before). A count must never cost a patient their page: a failure
+    is logged and left for the next page to try again."""
     try:
         today = date.today()
-        _increment([{"day": today, "link_code": link_code or "", "language": language, "event": event,
-                     "registry_id": registry_id, "verdict": verdict, "count": 1}
-                    for event, registry_id, verdict in events])
+        insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+        # RETURNING says whether this screening's event was new (rowcount is not reliable for
+        # an ORM insert on every driver).
+        first = db.session.execute(insert(CountedScreening.__table__).on_conflict_do_nothing().values(
+            token_hash=hashlib.sha256(token.encode()).hexdigest(), event=events[0][0], day=today)
+            .returning(CountedScreening.__table__.c.token_hash)).first()
+        if first is not None:
+            _increment([{"day": today, "link_code": link_code or "", "language": language, "event": event,
+                         "registry_id": registry_id, "verdict": verdict, "count": 1}
+                        for event, registry_id, verdict in events])
+        db.session.execute(delete(CountedScreening).where(CountedScreening.day < today - timedelta(days=1)))
         db.session.commit()
+        return True
     except Exception:
         db.session.rollback()
         log.warning("usage count not recorded", exc_info=True)
+        return False
 
 
 @dataclass
@@ -153,7 +166,11 @@ def shown(count: int) -> str:
 
 
 def count_tables() -> tuple[list[CountRow], list[VerdictRow]]:
-    rows = db.session.scalars(select(UsageCount).order_by(
+    """The counts staff may see: whole days only (today's would change with each visit, and
+    reading them before and after one would show that person's result), and a breakdown by
+    study only for a day, link and language with at least 5 finished screenings, so no count
+    can point at one person."""
+    rows = db.session.scalars(select(UsageCount).where(UsageCount.day < date.today()).order_by(
         UsageCount.day.desc(), UsageCount.link_code, UsageCount.language, UsageCount.registry_id))
     screenings: dict[tuple[str, str, str], CountRow] = {}
     verdicts: dict[tuple[str, str, str, str], VerdictRow] = {}
@@ -167,11 +184,14 @@ def count_tables() -> tuple[list[CountRow], list[VerdictRow]]:
             ventry = verdicts.setdefault(vkey, VerdictRow(*vkey, fit=0, check=0, unlikely=0))
             if row.verdict in ("fit", "check", "unlikely"):
                 setattr(ventry, row.verdict, getattr(ventry, row.verdict) + row.count)
-    return list(screenings.values()), list(verdicts.values())
+    enough = {key for key, entry in screenings.items() if entry.finished >= SMALL_COUNT}
+    return list(screenings.values()), [v for v in verdicts.values() if (v.day, v.link, v.language) in enough]
 
 
 def totals_by_link() -> dict[str, dict[str, int]]:
+    """Screenings per link over whole days (not today's, for the same reason as count_tables)."""
     totals: dict[str, dict[str, int]] = defaultdict(lambda: {STARTED: 0, FINISHED: 0})
-    for row in db.session.scalars(select(UsageCount).where(UsageCount.event.in_((STARTED, FINISHED)))):
+    for row in db.session.scalars(select(UsageCount).where(UsageCount.event.in_((STARTED, FINISHED)),
+                                                           UsageCount.day < date.today())):
         totals[row.link_code][row.event] += row.count
     return totals

@@ -10,13 +10,15 @@ from wtforms import (BooleanField, EmailField, HiddenField, PasswordField,
 from wtforms.validators import URL, DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..catalog.ctgov import registry_number
+from ..catalog.limits import limit_of
 from ..catalog.schema import REGISTRY_STATUSES
 from ..core.facts import FACT_KINDS
 from ..core.questions import Kind
 from .models import ROLES
 
 LANGUAGE_LABELS = {"en": "English", "es": "Spanish", "zh": "Chinese", "ar": "Arabic"}
-DATE_PATTERN = r"^$|^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$"
+DATE_PATTERN = r"^$|^[0-9]{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?$"
 DATE_MESSAGE = _l("Enter a date like 2026-11-21, or a month like 2024-08.")
 # A plain shape check: accounts are created by admins, so no address lookup is needed.
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an email address like name@clinic.org."))
@@ -38,14 +40,14 @@ class TrialForm(FlaskForm):
     registry_id = StringField(_l("Registry number"), validators=[
         DataRequired(), Regexp(r"^[A-Za-z0-9-]{3,32}$", message=_l("Use letters, digits and hyphens, like NCT01234567."))])
     registry_url = StringField(_l("Registry address"), validators=[Optional(), URL(), Length(max=500)])
-    acronym = StringField(_l("Acronym"), validators=[Optional(), Length(max=100)])
+    acronym = StringField(_l("Acronym"), validators=[Optional(), Length(max=limit_of("acronym"))])
     official_title = TextAreaField(_l("Official title"), validators=[DataRequired(), Length(max=2000)])
-    sponsor = StringField(_l("Sponsor"), validators=[Optional(), Length(max=300)])
-    phase = StringField(_l("Phase"), validators=[Optional(), Length(max=50)])
+    sponsor = StringField(_l("Sponsor"), validators=[Optional(), Length(max=limit_of("sponsor"))])
+    phase = StringField(_l("Phase"), validators=[Optional(), Length(max=limit_of("phase"))])
     status = SelectField(_l("Registry status"), choices=sorted(REGISTRY_STATUSES))
     status_verified = StringField(_l("Status checked on"), validators=[Regexp(DATE_PATTERN, message=DATE_MESSAGE)])
-    site = StringField(_l("Site"), validators=[Optional(), Length(max=300)])
-    site_city = StringField(_l("City and state"), validators=[Optional(), Length(max=200)])
+    site = StringField(_l("Site"), validators=[Optional(), Length(max=limit_of("site"))])
+    site_city = StringField(_l("City and state"), validators=[Optional(), Length(max=limit_of("site_city"))])
     conditions = MultiCheckboxField(_l("Conditions this study is about"), choices=[])
     contacts = TextAreaField(_l("Contacts (one per line: name | phone | email)"), validators=[Length(max=5000)])
     sources = TextAreaField(_l("Sources (one per line: label | address)"), validators=[DataRequired(), Length(max=5000)])
@@ -86,7 +88,8 @@ class TrialTextsForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     registry_id = StringField(_l("Fetch by registry number"), validators=[
-        Optional(), Regexp(r"^NCT\d{8}$", message=_l("Use a registry number like NCT01234567."))])
+        Optional(), Regexp(r"^NCT[0-9]{8}$", message=_l("Use a registry number like NCT01234567."))],
+        filters=[lambda value: registry_number(value) if value else value])
     record = TextAreaField(_l("Or paste the study's JSON record"), validators=[Length(max=5_000_000)])
     upload = FileField(_l("Or upload JSON files"))
 
@@ -109,7 +112,8 @@ class PageTextsForm(FlaskForm):
 
 
 class ShareLinkForm(FlaskForm):
-    label = StringField(_l("Label (for staff, e.g. “Diabetes clinic flyer, spring”)"), validators=[DataRequired(), Length(max=200)])
+    label = StringField(_l("Label (for staff, e.g. “Diabetes clinic flyer, spring”)"),
+                        validators=[DataRequired(), Length(max=200)])
     language = SelectField(_l("Language the screener opens in"), choices=[])
     trials = MultiCheckboxField(_l("Only show these studies (leave all unticked to show every study)"), choices=[])
 

@@ -17,6 +17,7 @@ from ..catalog.bank import fact_answers
 from ..catalog.importing import ConditionCatalog, cannot_show
 from ..catalog.models import Criterion, EducationPage, Trial
 from ..catalog.schema import LINE_STATES
+from ..catalog.limits import text_problem
 from ..catalog.schema import CatalogError, validate_catalog
 from ..catalog.service import (BANK, LoadReport, apply_bank_entry, bank_entry, bump_revision, count_untriaged_lines,
                                criterion_record, database_bank, load_catalog, parse_catalog, retry_when_stale)
@@ -25,6 +26,7 @@ from ..core.engine import InvalidCriterion, Operator, validate_criterion
 from ..core.questions import Bank
 from ..core.typed import decimal_number
 from ..extensions import db
+from ..links import UNSAFE_LINK_MESSAGE, is_safe_link
 from ..sharing.models import ShareLink
 from ..sharing.service import new_code
 from .auth import check_new_password, end_sessions_of, find_staff
@@ -103,19 +105,50 @@ def trial_snapshot(trial: Trial) -> dict[str, Any]:
 
 def _check_version(item: Trial | EducationPage, expected: str | int | None, loaded: str | None,
                    snapshot: Any) -> None:
-    try:
-        expected_version = int(expected or 0)
-    except ValueError:
-        expected_version = 0
+    text = str(expected or "0")
+    expected_version = int(text) if text.isascii() and text.isdigit() and len(text) < 12 else 0
     if item.id is None or expected_version == item.version:
         return
     current = snapshot(item)
+    # The hidden copy of what the form was loaded with: only ever read to show what changed,
+    # so anything tampered with (not JSON, not an object, nested absurdly deep) counts as empty.
     try:
-        before = json.loads(loaded or "{}")
-    except ValueError:
+        before = json.loads(loaded or "{}") if len(loaded or "") <= 2_000_000 else {}
+    except (ValueError, RecursionError):
+        before = {}
+    if not isinstance(before, dict):
         before = {}
     changes = {key: value for key, value in current.items() if before.get(key) != value}
     raise EditConflict(changes, item.version, current)
+
+
+FIELD_NAMES = {"registry_id": "Registry number", "registry_url": "Registry address", "acronym": "Acronym",
+               "official_title": "Official title", "sponsor": "Sponsor", "phase": "Phase", "site": "Site",
+               "site_city": "City", "slug": "Address name"}
+
+
+def _check_fields(data: Mapping[str, Any]) -> None:
+    """The same limits as catalog files and registry records, so SQLite and PostgreSQL store
+    the same things; addresses only ever web pages or e-mail."""
+    for key, value in data.items():
+        if isinstance(value, str):
+            problem = text_problem(key, value)
+            if problem:
+                raise InvalidInput(f"{FIELD_NAMES.get(key, key)} {problem}.")
+    if data.get("registry_url") and not is_safe_link(data["registry_url"]):
+        raise InvalidInput(f"Registry address {UNSAFE_LINK_MESSAGE}.")
+    for source in data.get("sources") or []:
+        if source.get("url") and not is_safe_link(source["url"]):
+            raise InvalidInput(f"The source “{source.get('label')}”: its address {UNSAFE_LINK_MESSAGE}.")
+        for key in ("label", "url"):
+            problem = text_problem(key, source.get(key) or "")
+            if problem:
+                raise InvalidInput(f"The source “{(source.get('label') or '')[:60]}”: its {key} {problem}.")
+    for contact in data.get("contacts") or []:
+        for key in ("name", "phone", "email"):
+            problem = text_problem(key, contact.get(key) or "")
+            if problem:
+                raise InvalidInput(f"A contact's {key} {problem}.")
 
 
 def keep_source_translations(edited: list[dict[str, Any]], stored: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -137,6 +170,7 @@ def _touch(item: Trial | EducationPage) -> None:
 def save_trial(actor: StaffUser, trial: Trial | None, data: dict[str, Any],
                version: str | None, loaded: str | None) -> Trial:
     creating = trial is None
+    _check_fields(data)
     if creating:
         if db.session.scalar(select(Trial.id).where(Trial.registry_id == data["registry_id"])):
             raise InvalidInput(f"A study with registry number {data['registry_id']} already exists.")
@@ -554,6 +588,7 @@ def page_snapshot(page: EducationPage) -> dict[str, Any]:
 def save_page(actor: StaffUser, page: EducationPage | None, data: dict[str, Any],
               version: str | None, loaded: str | None) -> EducationPage:
     creating = page is None
+    _check_fields(data)
     clash = select(EducationPage.id).where(EducationPage.slug == data["slug"])
     if not creating:
         _check_version(page, version, loaded, page_snapshot)

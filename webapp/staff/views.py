@@ -582,21 +582,44 @@ def counts():  # type: ignore[no-untyped-def]
                            labels=labels, shown=sharing.shown)
 
 
+# A cell a spreadsheet would run as a formula (=, +, -, @, or a tab or carriage return first).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """The value as a spreadsheet shows it without running it: text that could start a
+    formula gets a leading apostrophe. Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+class SpreadsheetSafeWriter:
+    def __init__(self, buffer: io.StringIO):
+        self._writer = csv.writer(buffer)
+
+    def writerow(self, row: list[Any]) -> None:
+        self._writer.writerow([spreadsheet_cell(cell) for cell in row])
+
+
 @bp.get("/counts.csv")
 @login_required
 def counts_csv():  # type: ignore[no-untyped-def]
     screenings, verdicts = sharing.count_tables()
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["day", "link", "language", "measure", "trial", "count"])
+    writer = SpreadsheetSafeWriter(buffer)
+    labels = {link.code: link.label for link in db.session.scalars(select(ShareLink))}
+    writer.writerow(["day", "link", "link label", "language", "measure", "trial", "count"])
     for row in screenings:
-        writer.writerow([row.day, row.link, row.language, "started", "", sharing.shown(row.started)])
-        writer.writerow([row.day, row.link, row.language, "finished", "", sharing.shown(row.finished)])
+        for measure in ("started", "finished"):
+            writer.writerow([row.day, row.link, labels.get(row.link, ""), row.language, measure, "",
+                             sharing.shown(getattr(row, measure))])
     for v in verdicts:
         for group in ("fit", "check", "unlikely"):
             count = getattr(v, group)
             if count:
-                writer.writerow([v.day, v.link, v.language, group, v.trial, sharing.shown(count)])
+                writer.writerow([v.day, v.link, labels.get(v.link, ""), v.language, group, v.trial,
+                                 sharing.shown(count)])
     return Response(buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="trialcheck-counts.csv"'})
 
