@@ -80,6 +80,7 @@ def person_form(today: date) -> list[list[Any]]:
         ["cp_procedure_planned", [["answer", "no"]]],
         ["veteran", [["answer", "no"]]],
         ["english", [["answer", "yes"]]],
+        ["location", [["place", "29425"]]],  # Charleston: near some synthetic sites, far from most
     ]
 
 
@@ -94,6 +95,7 @@ def person_answers(today: date) -> dict[str, Any]:
         "height_weight": {"height": {"cm": 168.0}, "weight": {"kg": 72.0}}, "pregnancy": "no",
         "cp_pain_duration": "over_6_months", "cp_dose_stable": "yes", "cp_procedure_planned": "no",
         "veteran": "no", "english": "yes",
+        "location": {"lat": 32.7853, "lon": -79.9484, "label": "Charleston, SC 29425"},
     }
 
 

@@ -31,9 +31,10 @@ from webapp.catalog.snapshot import criterion_for
 from webapp.core.engine import Criterion
 from webapp.core.questions import Bank
 from webapp.core.screening import CatalogIndex, TrialSpec, screen
+from webapp.geo import zip_table
 
 SEED = 20261121
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 
 # (conditions, weight in %). Persons with type 1 and chronic pancreatitis relate to the
 # rows that mention either, or "any".
@@ -93,6 +94,12 @@ SITES = (
     ("UPMC Presbyterian", "Pittsburgh, Pennsylvania"), ("Stanford Hospital", "Palo Alto, California"),
     ("Johns Hopkins Hospital", "Baltimore, Maryland"), ("M Health Fairview", "Minneapolis, Minnesota"),
 )
+# A ZIP in each of those cities, for the site's coordinates.
+CITY_ZIPS = {"Charleston, South Carolina": "29425", "Rochester, Minnesota": "55905",
+             "Boston, Massachusetts": "02215", "Aurora, Colorado": "80045",
+             "Indianapolis, Indiana": "46202", "Pittsburgh, Pennsylvania": "15213",
+             "Palo Alto, California": "94304", "Baltimore, Maryland": "21287",
+             "Minneapolis, Minnesota": "55455"}
 PHASES = ("EARLY_PHASE1", "PHASE1", "PHASE1", "PHASE2", "PHASE2", "PHASE3", "PHASE4", "NA")
 TREATMENTS = (
     "a once-weekly injection", "a daily tablet", "stem cells from donated umbilical cords",
@@ -249,6 +256,37 @@ def _criteria(rng: random.Random, conditions: tuple[str, ...], sponsor: str,
     return items
 
 
+# How many sites a study lists, from the 234 sample records (%, rounded): 10 % none, 60 % one,
+# 9 % two, 7 % three or four, 5 % five to nine, 7 % ten to fifty, 2 % many more.
+SITE_COUNT_MIX: Sequence[tuple[tuple[int, int], int]] = (
+    ((0, 0), 10), ((1, 1), 60), ((2, 2), 9), ((3, 4), 7), ((5, 9), 5), ((10, 50), 7), ((60, 180), 2))
+
+
+def _locations(rng: random.Random, site: str, city: str, status: str) -> list[dict[str, Any]]:
+    """The study's sites: the named one first, then others at real U.S. ZIP points (from the
+    app's own ZIP table, so coordinates are real places), each with its own status."""
+    low, high = _weighted(rng, SITE_COUNT_MIX)
+    count = rng.randint(low, high)
+    if not count:
+        return []
+    zips = zip_table()
+    name, state = city.split(", ")
+    place = zips.find(CITY_ZIPS[city])
+    assert place is not None
+    locations = [{"facility": site, "city": name, "state": state, "country": "United States",
+                  "zip": CITY_ZIPS[city], "lat": round(place.lat, 4), "lon": round(place.lon, 4),
+                  "status": status}]
+    for k in range(count - 1):
+        i = rng.randrange(len(zips.zips))
+        locations.append({
+            "facility": f"Study site {k + 2}", "city": zips.cities[zips.city_i[i]],
+            "state": zips.states[zips.state_i[i]], "country": "United States",
+            "zip": f"{zips.zips[i]:05d}", "lat": round(float(zips.lat[i]), 4),
+            "lon": round(float(zips.lon[i]), 4),
+            "status": status if rng.random() < 0.8 else "NOT_YET_RECRUITING"})
+    return locations
+
+
 def _trial(rng: random.Random, index: int) -> dict[str, Any]:
     conditions = _weighted(rng, CONDITION_MIX)
     status = _weighted(rng, STATUS_MIX)
@@ -282,6 +320,7 @@ def _trial(rng: random.Random, index: int) -> dict[str, Any]:
         "contacts": contacts,
         "criteria": _criteria(rng, conditions, sponsor, languages),
         "facts_checked": _year_month(rng, 2025, 2026) + f"-{rng.randint(1, 28):02d}",
+        "locations": _locations(rng, site, city, status),
         "official_title": f"A Phase {rng.randint(1, 3)} Study of {title}",
         "phase": rng.choice(PHASES),
         "registry_id": registry_id,

@@ -77,25 +77,29 @@ EVERY_QUESTION = {
     "hba1c": {"value": 7.2, "unit": "%"}, "height_weight": {"height": {"cm": 170}, "weight": {"kg": 80}},
     "pregnancy": "no", "cp_pain_duration": "over_6_months", "cp_dose_stable": "yes",
     "cp_procedure_planned": "no", "veteran": "yes", "english": "yes",
+    "location": {"lat": 32.7853, "lon": -79.9484, "label": "Charleston, SC 29425"},
 }
+# Where a person lives, as the session keeps it: near the bundled studies' sites, and far.
+NEAR_CHARLESTON = {"lat": 32.7853, "lon": -79.9484, "label": "Charleston, SC 29425"}
+NEW_YORK = {"lat": 40.7506, "lon": -73.9973, "label": "New York, NY 10001"}
 # Pages a language never shows: English pages take "can you take part in English" as yes.
 NEVER_ASKED = {("en", "english")}
 RESULTS_ANSWERS = {
     # With the audit catalog (below) the VA study is a fit; STEMCAP-1 needs the study team.
     "fit": {"conditions": ["chronic_pancreatitis"], "age": 45, "cp_pain_duration": "over_6_months",
             "cp_dose_stable": "yes", "cp_procedure_planned": "no", "veteran": "yes",
-            "travel_charleston": "yes"},
+            "location": NEAR_CHARLESTON},
     "check": {"conditions": ["chronic_pancreatitis"], "age": 45, "cp_pain_duration": "about_6_months",
               "cp_dose_stable": "yes", "cp_procedure_planned": "no", "veteran": "not_sure",
-              "travel_charleston": "no"},
+              "location": NEW_YORK},
     "unlikely": {"conditions": ["chronic_pancreatitis"], "age": 45, "cp_pain_duration": "under_6_months",
                  "cp_dose_stable": "no", "cp_procedure_planned": "yes", "veteran": "no",
-                 "travel_charleston": "yes"},
+                 "location": "not_sure"},
     "not-recruiting": {"conditions": ["type1"], "age": 25, "type1_diagnosed": month_ago(2),
-                       "type1_own_insulin": "yes", "travel_charleston": "yes"},
+                       "type1_own_insulin": "yes", "location": NEAR_CHARLESTON},
     "nothing-fits": {"conditions": ["none"]},
     "under-18": {"conditions": ["type1"], "age": 15, "type1_diagnosed": "not_sure",
-                 "type1_own_insulin": "not_sure", "travel_charleston": "yes"},
+                 "type1_own_insulin": "not_sure", "location": "not_sure"},
     "everything": EVERY_QUESTION,
 }
 
@@ -158,6 +162,9 @@ def patient_pages(app: Flask) -> list[AuditPage]:
                  prepare=with_answers(RESULTS_ANSWERS[answers]), kind="results")
         page("results-group-check-page-2", "/results/check?page=2",
              prepare=with_answers(RESULTS_ANSWERS["check"]), kind="results")
+        page("results-within-100-miles", "/results?within=100", prepare=with_answers(RESULTS_ANSWERS["fit"]),
+             kind="results")
+        page("sites", "/studies/NCT06205342/sites", prepare=with_answers(RESULTS_ANSWERS["fit"]))
         page("print", "/results/print", prepare=with_answers(RESULTS_ANSWERS["fit"]), kind="print")
         page("print-show-all", "/results/print?show=all",
              prepare=with_answers(RESULTS_ANSWERS["nothing-fits"]), kind="print")

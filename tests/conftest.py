@@ -114,14 +114,27 @@ class Screener:
         query = "?change=1" if change else ""
         return self.client.post(f"/{self.lang}/questions/{question_id}{query}", data=data)
 
+    # Unless a test says where the person lives, they would rather not say (the location
+    # question is asked whenever a listed study has a located site).
+    UNLESS_GIVEN = {"location": {"not_sure": "y"}}
+
+    def _answer_pending_location(self, answers: dict[str, Any]):  # type: ignore[no-untyped-def]
+        if "location" not in answers and self.asked("location"):
+            response = self.answer("location", **self.UNLESS_GIVEN["location"])
+            assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+            return response
+        return None
+
     def answer_all(self, answers: dict[str, dict[str, Any]]):
         """Answer each question in turn; each must be one the screener asks at that point."""
         response = None
         for question_id, fields in answers.items():
+            if not self.asked(question_id):
+                self._answer_pending_location(answers)
             assert self.asked(question_id), f"{question_id} was not asked"
             response = self.answer(question_id, **fields)
             assert response.status_code == 302, (question_id, response.get_data(as_text=True)[:2000])
-        return response
+        return self._answer_pending_location(answers) or response
 
     def questions_asked(self, answers: dict[str, dict[str, Any]]) -> list[str]:
         """Walk the questionnaire answering from `answers` (question id -> form fields) until the
@@ -130,8 +143,9 @@ class Screener:
         while "/questions/" in url:
             question_id = url.rsplit("/questions/", 1)[1].split("?")[0]
             asked.append(question_id)
-            assert question_id in answers, f"asked {question_id}, which the test gives no answer for"
-            response = self.answer(question_id, **answers[question_id])
+            given = answers.get(question_id, self.UNLESS_GIVEN.get(question_id))
+            assert given is not None, f"asked {question_id}, which the test gives no answer for"
+            response = self.answer(question_id, **given)
             assert response.status_code == 302, (question_id, response.get_data(as_text=True)[:1500])
             url = response.location
         return asked

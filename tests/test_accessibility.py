@@ -273,8 +273,14 @@ def test_whole_questionnaire_with_the_keyboard_only(audit, browser):
         tab_to(tab, "main form button[type=submit]")
         press_and_wait(tab, "Enter")
 
+    # Where the person lives: digits typed into the place field, Enter sends it.
+    assert path_of(tab).endswith("/questions/location"), tab.url
+    tab_to(tab, "#place")
+    tab.keyboard.type("29425")
+    press_and_wait(tab, "Enter")
+
     assert path_of(tab).endswith("/en/check")
-    assert tab.locator(".summary-row").count() == 8
+    assert tab.locator(".summary-row").count() == 9
     tab_to(tab, "main a.button")
     press_and_wait(tab, "Enter")
     assert path_of(tab).endswith("/en/results")

@@ -34,6 +34,8 @@ def test_patient_walks_from_start_to_results(base_url, browser):
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("No", exact=True).check()  # no procedure planned
     page.get_by_role("button", name="Continue").click()
+    page.get_by_label("ZIP code or city").fill("10001")  # New York City, far from Charleston
+    page.get_by_role("button", name="Continue").click()
 
     assert page.get_by_role("heading", name="Check your answers").is_visible()
     page.get_by_role("link", name="See the studies").click()
@@ -44,6 +46,9 @@ def test_patient_walks_from_start_to_results(base_url, browser):
     assert stemcap.get_attribute("data-status") == "RECRUITING"
     assert page.locator('[data-trial="NCT05925036"]').get_attribute("data-verdict") == "check"
     assert page.get_by_text("ask the study team if they can help with travel").first.is_visible()
+    # The nearest site is in Charleston, about 1,030 km from New York, and the verdict stays.
+    assert 980 < float(stemcap.get_attribute("data-nearest-km")) < 1080
+    assert stemcap.get_by_text("Charleston").first.is_visible()
     assert page.get_by_role("heading", name="Talk to your doctor").is_visible()
     page.screenshot(path=str(ARTIFACTS / "results-en.png"), full_page=True)
 

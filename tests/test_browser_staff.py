@@ -95,9 +95,12 @@ def test_new_staff_member_first_day(served, browser):
     patient.goto(share_url)
     assert patient.url.endswith("/es/")
     patient.locator("a.button-start").click()
-    steps = [('input[value="type1"]',), "28", "month-year", ('input[value="no"]',)]
+    steps = [('input[value="type1"]',), "28", "month-year", ('input[value="no"]',), "place"]
     for step in steps:
-        if step == "month-year":
+        if step == "place":
+            assert "/questions/location" in patient.url
+            patient.locator("#place").fill("29425")
+        elif step == "month-year":
             today = date.today()
             patient.locator("#month").select_option(str(today.month))
             patient.locator("#year").fill(str(today.year))

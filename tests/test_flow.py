@@ -13,6 +13,8 @@ PANCREATITIS_45 = {
     "cp_pain_duration": {"answer": "over_6_months"},
     "cp_dose_stable": {"answer": "yes"},
     "cp_procedure_planned": {"answer": "no"},
+    # Asked last: where the person lives (it orders the studies by distance, never rules one out).
+    "location": {"place": "29425"},
 }
 
 
@@ -54,7 +56,7 @@ def test_whole_flow_pancreatitis_age_45(screener: Screener):
 def test_pancreatitis_at_80_is_probably_not_a_fit_because_of_age(screener: Screener):
     asked = screener.questions_asked({**PANCREATITIS_45, "age": {"answer": "80"}})
     # At 80 STEMCAP-1 is ruled out by age, so its procedure question is no longer asked.
-    assert asked == ["conditions", "age", "cp_pain_duration", "cp_dose_stable"]
+    assert asked == ["conditions", "age", "cp_pain_duration", "cp_dose_stable", "location"]
     html = screener.results_html()
     assert verdicts(html)["NCT06205342"] == "unlikely"
     stemcap = card(html, "NCT06205342")
@@ -129,6 +131,7 @@ NOT_SURE_OF_EVERYTHING = {
     "type1_diagnosed": {"not_sure": "y"}, "type1_own_insulin": {"answer": "not_sure"},
     "cp_pain_duration": {"answer": "not_sure"}, "cp_dose_stable": {"answer": "not_sure"},
     "cp_procedure_planned": {"answer": "not_sure"},
+    "location": {"not_sure": "y"},
 }
 
 
@@ -199,11 +202,15 @@ def test_back_links_follow_the_questions_asked(screener: Screener):
     screener.answer_all({"conditions": {"answer": ["type1"]}, "age": {"answer": "30"}})
     page = screener.client.get("/en/questions/type1_diagnosed").get_data(as_text=True)
     assert 'class="back-link" href="/en/questions/age"' in page
-    # An answer could still rule the study out, leaving the last question unasked: "up to".
-    assert "Question 3 of up to 4" in page
+    # An answer could still rule the study out, leaving later questions unasked: "up to".
+    assert "Question 3 of up to 5" in page
     screener.answer("type1_diagnosed", **months_ago(2))
-    last = screener.client.get("/en/questions/type1_own_insulin").get_data(as_text=True)
-    assert "Question 4 of 4" in last
+    following = screener.client.get("/en/questions/type1_own_insulin").get_data(as_text=True)
+    # "No" would rule the study out, and then where the person lives no longer matters.
+    assert "Question 4 of up to 5" in following
+    screener.answer("type1_own_insulin", answer="yes")
+    last = screener.client.get("/en/questions/location").get_data(as_text=True)
+    assert "Question 5 of 5" in last
     first = screener.client.get("/en/questions/conditions").get_data(as_text=True)
     assert 'class="back-link" href="/en/"' in first
 

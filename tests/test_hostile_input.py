@@ -62,6 +62,8 @@ def valid_fields(question: Question) -> dict[str, object]:
         return {"cm": "170", "feet": "", "inches": "", "kg": "70", "lb": "", "not_sure": ""}
     if question.kind in (Kind.WHOLE_NUMBER, Kind.DECIMAL):
         return {"answer": "27"}
+    if question.kind is Kind.PLACE:
+        return {"place": "29425", "pick": "", "not_sure": ""}
     first = question.options[0].value
     return {"answer": [first] if question.kind in (Kind.SEVERAL_CHOICES, Kind.CONDITIONS) else first}
 

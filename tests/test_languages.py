@@ -150,6 +150,9 @@ def test_language_switch_keeps_the_page_and_the_answers(client):
     assert arabic.answer("age", answer="30").location.endswith("/ar/questions/type1_diagnosed")
     arabic.answer("type1_diagnosed", **months_ago(1))
     arabic.answer("type1_own_insulin", answer="yes")
+    arabic.answer("english", answer="yes")
+    # A ZIP code typed with Arabic-Indic digits is understood.
+    assert arabic.answer("location", place="٢٩٤٢٥").location.endswith("/ar/check")
     for code in LANGUAGES:
         check = client.get(f"/{code}/check")
         assert check.status_code == 200

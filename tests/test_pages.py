@@ -64,10 +64,8 @@ def test_trial_card_shows_registry_status_date_site_and_contact(screener: Screen
     assert f"The registry record was last updated {ago(2024, 2, 29)}" in va
     assert "Ralph H. Johnson VA Medical Center" in va
     assert "The study's registry page lists who to contact." in va
-    # No place name is written in code: the note names the sites of the studies listed.
-    assert "The studies listed here take place at Medical University of South Carolina, Charleston, South Carolina " \
-           "and Ralph H. Johnson VA Medical Center, Charleston, South Carolina." in html
-    assert "ask the study team if they can help with travel." in html
+    # The person would rather not say where they live: the card names the study's site.
+    assert "Ralph H. Johnson VA Medical Center, Charleston, South Carolina" in va and "data-nearest-km" not in va
     stemcap = card(html, "NCT06205342")
     assert "Registry status verified" in stemcap and f"August 2024 ({ago(2024, 8)})" in stemcap
     assert f"The registry last verified this status {ago(2024, 8)}" in stemcap

@@ -29,7 +29,7 @@ CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 ANSWERS = [
     ("conditions", {"answer": "chronic_pancreatitis"}), ("age", {"answer": "45"}),
     ("cp_pain_duration", {"answer": "over_6_months"}), ("cp_dose_stable", {"answer": "yes"}),
-    ("cp_procedure_planned", {"answer": "no"}),
+    ("cp_procedure_planned", {"answer": "no"}), ("location", {"place": "29425"}),
 ]
 
 

@@ -88,7 +88,7 @@ def test_a_new_clinic_screens_real_registry_studies_on_what_they_ask(admin_clien
     # Before staff go through its lines, a study is at best "might be a fit", with the reason.
     person = Screener(app.test_client())
     asked = person.questions_asked({"conditions": {"answer": ["type2"]}, "age": {"answer": "50"}})
-    assert asked == ["conditions", "age"]
+    assert asked == ["conditions", "age", "location"]  # its sites are located: how near is it?
     html = person.results_html()
     assert verdicts(html)[TYPE2_STUDY] == "check"
     assert "This study has other rules that we have not turned into questions yet." in card(html, TYPE2_STUDY)
@@ -117,7 +117,7 @@ def test_a_new_clinic_screens_real_registry_studies_on_what_they_ask(admin_clien
     asked = inside.questions_asked({
         "conditions": {"answer": ["type2"]}, "age": {"answer": "50"},
         "hba1c": {"value": "8,1", "unit": "%"}, "height_weight": {"cm": "175", "kg": "85"}})
-    assert asked == ["conditions", "age", "hba1c", "height_weight"]
+    assert asked == ["conditions", "age", "hba1c", "height_weight", "location"]
     html = inside.results_html()
     assert verdicts(html)[TYPE2_STUDY] == "check"
     study = card(html, TYPE2_STUDY)

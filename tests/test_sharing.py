@@ -43,7 +43,7 @@ def test_share_link_opens_in_its_language_and_narrows_results(admin_client, app)
     client.get(f"/s/{link.code}")
     asked = Screener(client, "es").questions_asked(PANCREATITIS)
     # Only STEMCAP-1's questions: the VA study's pain question is not asked through this link.
-    assert asked == ["conditions", "age", "cp_dose_stable", "cp_procedure_planned"]
+    assert asked == ["conditions", "age", "cp_dose_stable", "cp_procedure_planned", "location"]
     html = Screener(client, "es").results_html()
     assert verdicts(html) == {"NCT06205342": "check"}  # the VA study is left out by the link
     assert "Su clínica eligió qué estudios mostrar aquí." in html

@@ -64,7 +64,7 @@ def test_invalid_answer_gets_plain_message_and_keeps_other_answers(screener, que
     # The person's earlier answers are still there: the next valid answer moves on.
     if question == "type1_own_insulin":
         ok = screener.answer(question, answer="yes")
-        assert ok.location.endswith("/en/check")
+        assert ok.location.endswith("/en/questions/location")
 
 
 def test_invalid_month_year_keeps_what_was_typed(screener):

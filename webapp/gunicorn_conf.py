@@ -4,6 +4,8 @@
   means chronic pancreatitis, "/en/results/group/unlikely" says which results a person opened,
   "/s/<code>" which clinic's flyer they came from. Those lines show the language and "…".
   Referers are left out for the same reason.
+- Each worker builds the catalog index and loads the place tables before it serves, so no
+  patient request waits for them.
 - The workers are told how many there are, so the app can warn at start-up when sign-in limits
   are kept in each worker's memory (RATELIMIT_STORAGE_URI=memory://): with several workers each
   counts on its own, and the limit no longer holds.
@@ -41,6 +43,13 @@ class PrivateAccessLogger(Logger):
             atoms["r"] = f"{environ.get('REQUEST_METHOD', '-')} {redacted} {environ.get('SERVER_PROTOCOL', '-')}"
         atoms["f"] = "-"
         return atoms
+
+
+def post_worker_init(worker: Any) -> None:
+    # Each worker builds its catalog index and loads the place tables before its first request.
+    from webapp.catalog.snapshot import warm_up
+
+    warm_up(worker.wsgi)
 
 
 def on_starting(server: Any) -> None:

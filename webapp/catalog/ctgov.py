@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.places import valid_point
 from ..core.typed import plain_digits
 from .limits import first_nul, text_problem
 from .schema import REGISTRY_STATUSES
@@ -261,7 +262,10 @@ def read_study(record: Mapping[str, Any]) -> RegistryStudy:
         if not isinstance(contacts, list):
             raise RegistryRecordError(f"{lpath}.contacts", "must be a list")
         location["contacts"] = [_contact(c, f"{lpath}.contacts[{i}]") for i, c in enumerate(contacts)]
-        locations.append({k: v for k, v in location.items() if v})
+        point = item.get("geoPoint")
+        if isinstance(point, Mapping) and valid_point(point.get("lat"), point.get("lon")):
+            location.update(lat=float(point["lat"]), lon=float(point["lon"]), coordinates="registry")
+        locations.append({k: v for k, v in location.items() if v or k in ("lat", "lon")})
 
     return RegistryStudy(
         registry_id=nct_id,

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..core.engine import InvalidCriterion, Operator, validate_criterion
 from ..core.facts import FACT_KINDS, time_since_diagnosis
+from ..core.places import valid_point
 from ..core.questions import CONDITIONS, NOT_SURE, Kind
 from ..core.screening import ANY_CONDITION
 from ..links import UNSAFE_LINK_MESSAGE, is_safe_link
@@ -74,6 +75,18 @@ def _sources(items: Any, path: str) -> None:
         for lang in labels:
             _require(bool(_LANG.match(lang)), f"{path}[{i}].labels.{lang}", "is not a two-letter language code")
             _text(labels, lang, f"{path}[{i}].labels", limit="label")
+
+
+def _locations(items: Any, path: str) -> None:
+    _require(isinstance(items, list), path, "must be a list")
+    for i, site in enumerate(items):
+        _require(isinstance(site, Mapping), f"{path}[{i}]", "must be an object")
+        for key in ("facility", "status", "city", "state", "zip", "country", "coordinates"):
+            _text(site, key, f"{path}[{i}]", optional=True)
+        if "lat" in site or "lon" in site:
+            _require(valid_point(site.get("lat"), site.get("lon")), f"{path}[{i}]",
+                     "lat and lon must be a latitude (-90 to 90) and a longitude (-180 to 180)")
+        _contacts(site.get("contacts", []), f"{path}[{i}].contacts")
 
 
 def _contacts(items: Any, path: str) -> None:
@@ -279,7 +292,7 @@ def validate_catalog(document: Any, bank: Mapping[str, Any] | None = None) -> No
         _conditions(trial.get("conditions"), f"{path}.conditions", known, allow_empty=True)
         for key in ("phases", "registry_conditions"):
             _strings(trial.get(key, []), f"{path}.{key}")
-        _require(isinstance(trial.get("locations", []), list), f"{path}.locations", "must be a list")
+        _locations(trial.get("locations", []), f"{path}.locations")
         _require(trial.get("sex") in (None, "ALL", "FEMALE", "MALE"), f"{path}.sex",
                  "must be ALL, FEMALE or MALE")
         for key in ("brief_title", "eligibility_text", "minimum_age", "maximum_age"):

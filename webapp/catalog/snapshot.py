@@ -27,6 +27,7 @@ from ..core.engine import Assessment, CriterionResult, InvalidCriterion, Operato
 from ..core.engine import Criterion as CoreCriterion
 from ..core.facts import FactSpec
 from ..core.questions import Bank
+from ..core.places import sites_from
 from ..core.screening import ANY_CONDITION, CatalogIndex, TrialOutcome, TrialSpec, frozen, relates_to, with_line_rules
 from ..extensions import db
 from ..languages import RIGHT_TO_LEFT
@@ -183,7 +184,7 @@ class Snapshot:
         listed = Trial.archived.is_(False)
         trials = db.session.execute(
             select(Trial.id, Trial.registry_id, Trial.status, Trial.conditions, Trial.untriaged_lines,
-                   Trial.team_lines)
+                   Trial.team_lines, Trial.locations)
             .where(listed).order_by(Trial.position, Trial.id)).all()
         specs = self.bank.facts
         criteria: dict[int, list[CoreCriterion]] = {}
@@ -201,14 +202,15 @@ class Snapshot:
         known = set(self.bank.conditions)
         rule_sets: dict[tuple[int, ...], tuple[CoreCriterion, ...]] = {}
         specs_list = []
-        for trial_id, registry_id, status, conditions, untriaged, team_lines in trials:
+        for trial_id, registry_id, status, conditions, untriaged, team_lines, locations in trials:
             tags = showable_conditions(conditions, known)
             if not tags:
                 continue  # no condition the catalog knows: it cannot be shown (staff are told why)
             rules = with_line_rules(criteria.get(trial_id, ()), untriaged or 0, team_lines or 0)
             # Trials with the same rules share one tuple, so a screening assesses it once.
             rules = rule_sets.setdefault(tuple(map(id, rules)), rules)
-            specs_list.append(TrialSpec(registry_id, status, tuple(tags), rules))
+            specs_list.append(TrialSpec(registry_id, status, tuple(tags), rules,
+                                        sites=sites_from(locations, status, zip_point)))
         return CatalogIndex(specs_list, answers_by_fact(self.bank))
 
     def question_texts(self, lang: str) -> dict[str, QuestionText]:
@@ -320,12 +322,37 @@ def _refresh(app_ref: Any, interval: float) -> None:
         del app
 
 
+def warm_up(app: Any) -> None:
+    """Build what a worker's first patient request would otherwise wait for: the place tables
+    (ZIP codes and world places, about 1 s) and this process's catalog snapshot with its index.
+    gunicorn calls it in each worker before it serves (`webapp.gunicorn_conf`)."""
+    from ..geo import place_table, zip_table
+
+    zip_table()
+    place_table()
+    with app.app_context():
+        try:
+            snapshot()
+        except (DBAPIError, PoolTimeout):
+            app.logger.warning("database unavailable at start: the catalog is read on the first request")
+        finally:
+            db.session.remove()
+
+
 def catalog_index() -> CatalogIndex:
     return snapshot().index
 
 
 def question_bank() -> Bank:
     return snapshot().bank
+
+
+def zip_point(zip_code: str) -> tuple[float, float] | None:
+    """A U.S. ZIP code's coordinates, from the offline tables."""
+    from ..geo import zip_table
+
+    place = zip_table().find(zip_code)
+    return (place.lat, place.lon) if place else None
 
 
 # --- trials and pages in the reader's language ----------------------------------------------------

@@ -22,6 +22,7 @@ from datetime import date
 from typing import Any
 
 from . import units
+from .places import valid_point
 from .dates import YearMonth, earliest_birth_month
 from .i18n import N_
 from .typed import decimal_number, plain_digits, whole_number
@@ -46,11 +47,14 @@ class Kind(enum.Enum):
     HBA1C = "hba1c"
     # Height and weight, in cm and kg or in feet, inches and pounds; gives BMI.
     HEIGHT_WEIGHT = "height_weight"
+    # Where the person lives: a U.S. ZIP code or a place name, or "I'd rather not say"; gives
+    # latitude and longitude. Never rules a study out.
+    PLACE = "place"
 
 
 CHOICE_KINDS = frozenset({Kind.CONDITIONS, Kind.ONE_CHOICE, Kind.SEVERAL_CHOICES})
 # Kinds whose page has its own "not sure" box rather than an option.
-NOT_SURE_BOX_KINDS = frozenset({Kind.MONTH_YEAR, Kind.HBA1C, Kind.HEIGHT_WEIGHT})
+NOT_SURE_BOX_KINDS = frozenset({Kind.MONTH_YEAR, Kind.HBA1C, Kind.HEIGHT_WEIGHT, Kind.PLACE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +122,9 @@ REQUIRED_MESSAGES = {
     Kind.MONTH_YEAR: N_("Enter the month and year you were diagnosed, or select “I am not sure”."),
     Kind.HBA1C: N_("Enter your most recent A1C result, or select “I don't know it”."),
     Kind.HEIGHT_WEIGHT: N_("Enter your height and weight, or select “I don't know them”."),
+    Kind.PLACE: N_("Enter a U.S. ZIP code or the name of your city, or select “I'd rather not say”."),
 }
+LONGEST_PLACE = 100
 
 # What a person can plausibly type, for the checks of HbA1c, height and weight. Not limits of
 # any study: only the range outside which the number cannot be what they meant.
@@ -187,6 +193,9 @@ class Question:
             return _stored_hba1c(stored) is not None
         if kind is Kind.HEIGHT_WEIGHT:
             return height_and_weight(stored) is not None
+        if kind is Kind.PLACE:
+            return (isinstance(stored, Mapping) and valid_point(stored.get("lat"), stored.get("lon"))
+                    and isinstance(stored.get("label"), str) and 0 < len(stored["label"]) <= 200)
         return False
 
     def _in_range(self, number: float) -> bool:
@@ -218,6 +227,8 @@ class Question:
             return self._clean_hba1c(raw)
         if kind is Kind.HEIGHT_WEIGHT:
             return self._clean_height_weight(raw)
+        if kind is Kind.PLACE:
+            return self._clean_place(raw)
         raise AssertionError(f"unhandled kind {kind}")
 
     def _required(self, part: str | None = None) -> InvalidAnswer:
@@ -343,6 +354,34 @@ class Question:
                                 part="weight")
         return {"height": height, "weight": weight}
 
+    def _clean_place(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        from ..geo import place_table, zip_table
+
+        text = str(raw.get("pick") or raw.get("place") or "").strip()
+        if not text:
+            raise self._required(part="place")
+        if len(text) > LONGEST_PLACE:
+            raise InvalidAnswer("place_long", N_("That is too long for a place. Enter a ZIP code or a city name."),
+                                part="place")
+        compact = "".join(plain_digits(text).split())
+        if compact.replace("-", "").isascii() and compact.replace("-", "").isdigit():
+            digits = compact.replace("-", "")
+            if len(digits) not in (5, 9) or (len(digits) == 9 and "-" in compact and compact.index("-") != 5):
+                raise InvalidAnswer("zip_digits", N_("A ZIP code has 5 numbers, like 29425."), part="place")
+            found = zip_table().find(digits[:5])
+            if found is None:
+                raise InvalidAnswer("zip_unknown", N_("We do not know the ZIP code %(zip)s. Check it, or enter your city."),
+                                    part="place", zip=digits[:5])
+            return {"lat": round(found.lat, 4), "lon": round(found.lon, 4), "label": found.label}
+        places = place_table().find(text, limit=1)
+        if not places:
+            suggestions = [p.label for p in place_table().starting_with(text)]
+            raise InvalidAnswer("place_unknown", N_("We could not find a place called “%(place)s”. Check the spelling, "
+                                                     "or add the state or country, like “Paris, France”."),
+                                part="place", place=text, suggestions=suggestions)
+        place = places[0]
+        return {"lat": round(place.lat, 4), "lon": round(place.lon, 4), "label": place.label}
+
     # --- what an answer says ------------------------------------------------------------------
 
     def facts_from(self, stored: Any, today: date, fact_units: Mapping[str, str | None]) -> dict[str, Any]:
@@ -370,6 +409,8 @@ class Question:
             cm, kg = height_and_weight(stored)
             measures = {"kg/m2": units.body_mass_index(cm, kg), "kg": round(kg, 1), "cm": round(cm, 1)}
             return {fact: measures.get(fact_units.get(fact) or "kg/m2") for fact in self.facts}
+        if kind is Kind.PLACE:
+            return {fact: (float(stored["lat"]), float(stored["lon"])) for fact in self.facts}
         raise AssertionError(f"unhandled kind {kind}")
 
 

@@ -23,7 +23,8 @@ from typing import Any
 from .dates import YearMonth, whole_months_between
 from .engine import (Assessment, Assessor, Criterion, Outcome, Verdict, evaluate, possible_outcomes,
                      team_lines_rule, untriaged_rule)
-from .facts import AGE_YEARS
+from .facts import AGE_YEARS, LOCATION
+from .places import NEAR_KM, Site, SiteGrid
 from .questions import NOT_SURE
 
 # Registry statuses under which a trial is taking people now (ClinicalTrials.gov API v2).
@@ -49,6 +50,8 @@ class TrialSpec:
     criteria: tuple[Criterion, ...]
     # Anything the web layer wants to carry along (texts, site, contacts); the core ignores it.
     payload: Any = None
+    # Its located sites (see core.places); distance never changes a verdict.
+    sites: tuple[Site, ...] = ()
 
     @property
     def recruiting(self) -> bool:
@@ -157,6 +160,8 @@ class CatalogIndex:
                 self.can_confirm[fact] = self.can_confirm.get(fact, 0) | rule.studies
         self.always_unknown = always_unknown
         self.cannot_fit = cannot_fit
+        self.grid = SiteGrid([t.sites for t in self.trials])
+        self.located = self.grid.located
         self._cache: dict[str, OrderedDict[Any, tuple[int, int]]] = {}
 
     def __len__(self) -> int:
@@ -244,6 +249,12 @@ class Screening:
     unrelated_count: int = 0
     # For a person under 18: how the listed studies' age criteria treat their age.
     young_person: AgeLimits | None = None
+    # Where the person lives, when they said: the distance (km) to the nearest site of each
+    # study with a site within NEAR_KM, and how many listed studies a distance filter left out.
+    here: tuple[float, float] | None = None
+    near: dict[int, float] = field(default_factory=dict)
+    within_km: float | None = None
+    beyond_filter: int = 0
     _assessor: Assessor | None = field(default=None, repr=False)
 
     def count(self, group: str) -> int:
@@ -262,17 +273,34 @@ class Screening:
     def under_18(self) -> bool:
         return self.young_person is not None
 
+    def positions(self, group: str, start: int = 0, stop: int | None = None) -> list[int]:
+        """The group's trials from the start-th to before the stop-th: in catalog order, or,
+        when the person said where they live, those with a near site first, nearest first."""
+        bits = self.groups[group]
+        if not self.near:
+            return positions_of(bits, start, stop)
+        near = sorted((p for p in self.near if bits >> p & 1), key=lambda p: (self.near[p], p))
+        if stop is not None and stop <= len(near):
+            return near[start:stop]
+        rest = bits & ~bits_of(near)
+        return (near + positions_of(rest))[start:stop]
+
     def outcomes(self, group: str, start: int = 0, stop: int | None = None) -> list[TrialOutcome]:
         """The group's trials from the start-th to before the stop-th, each with its reasons."""
         assessor = self._assessor or Assessor(self.facts)
         self._assessor = assessor
         return [TrialOutcome(self.index.trials[p], assessor.assess(self.index.trials[p].criteria))
-                for p in positions_of(self.groups[group], start, stop)]
+                for p in self.positions(group, start, stop)]
 
 
 def screen(index: CatalogIndex, facts: Mapping[str, Any], conditions: Collection[str] | None,
-           include_unrelated: bool = False, scope: int | None = None) -> Screening:
-    """Group the listed trials for one person's facts. `scope`: a share link's trials (bits)."""
+           include_unrelated: bool = False, scope: int | None = None,
+           within_km: float | None = None) -> Screening:
+    """Group the listed trials for one person's facts. `scope`: a share link's trials (bits).
+
+    When the facts say where the person lives, each group lists studies with a near site
+    first; `within_km` keeps only studies with a site taking people that close. Neither changes
+    a verdict."""
     scope = index.all if scope is None else scope & index.all
     listed = scope if include_unrelated else index.related(conditions) & scope
     unmet, answered_unknown, unasked = index.decided(facts)
@@ -290,6 +318,17 @@ def screen(index: CatalogIndex, facts: Mapping[str, Any], conditions: Collection
     }
     screening = Screening(index, facts, groups, verdicts,
                           unrelated_count=scope.bit_count() - listed.bit_count())
+    here = facts.get(LOCATION)
+    if isinstance(here, tuple):
+        screening.here = here
+        screening.near = index.grid.near(here[0], here[1], max(NEAR_KM, within_km or 0))
+        if within_km is not None:
+            close = bits_of(p for p, km in screening.near.items() if km <= within_km)
+            before = sum(bits.bit_count() for bits in groups.values())
+            for key in groups:
+                groups[key] &= close
+            screening.within_km = within_km
+            screening.beyond_filter = before - sum(bits.bit_count() for bits in groups.values())
     age = facts.get(AGE_YEARS)
     if isinstance(age, int) and not isinstance(age, bool) and age < ADULT_AGE:
         screening.young_person = _age_limits(index, age, listed)
@@ -324,6 +363,10 @@ def open_facts(index: CatalogIndex, facts: Mapping[str, Any], conditions: Collec
             continue
         if candidates & index.can_rule_out.get(fact, 0) or may_fit & index.can_confirm.get(fact, 0):
             found.add(fact)
+    # Where the person lives changes no verdict, but says how near each study is: worth asking
+    # while a study that is still possible has a located site.
+    if candidates & index.located and facts.get(LOCATION) is None:
+        found.add(LOCATION)
     return found
 
 

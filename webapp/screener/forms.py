@@ -19,10 +19,12 @@ PARTS = {
     Kind.MONTH_YEAR: (("month", "month"), ("year", "year")),
     Kind.HBA1C: (("value", "value"), ("unit", "unit")),
     Kind.HEIGHT_WEIGHT: (("cm", "cm"), ("feet", "ft"), ("inches", "in"), ("kg", "kg"), ("lb", "lb")),
+    # "pick": a suggestion the person chose from the list under an unknown place name.
+    Kind.PLACE: (("place", "place"), ("pick", "pick")),
 }
 # Which input an error about a part of the answer belongs to.
 ERROR_FIELDS = {"month": "month", "year": "year", "value": "value", "unit": "unit",
-                "height": "cm", "weight": "kg"}
+                "height": "cm", "weight": "kg", "place": "place"}
 
 
 class QuestionForm(FlaskForm):
@@ -64,6 +66,8 @@ class QuestionForm(FlaskForm):
             self.month.data, self.year.data = str(int(month)), year
         elif kind is Kind.HBA1C:
             self.value.data, self.unit.data = _number(stored["value"]), stored["unit"]
+        elif kind is Kind.PLACE:
+            self.place.data = stored["label"]
         elif kind is Kind.HEIGHT_WEIGHT:
             height, weight = stored["height"], stored["weight"]
             self.cm.data = _number(height.get("cm"))

@@ -11,6 +11,7 @@ from typing import Any
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_skeleton, get_date_format, get_month_names
 from babel.lists import format_list
+from babel.units import format_unit
 from flask_babel import format_decimal, format_number, get_locale, gettext, lazy_gettext as _l, ngettext
 
 from ..bidi import isolate_latin
@@ -18,6 +19,7 @@ from ..catalog.snapshot import ConditionText, QuestionText
 from ..core.dates import YearMonth
 from ..core.engine import CriterionResult, Outcome, Unknown, Verdict
 from ..core.questions import NOT_SURE, Bank, InvalidAnswer, Kind, Question, height_and_weight
+from ..core.places import FAR_KM, FILTER_MILES, KM_PER_MILE, nearest_site
 from ..core.screening import GROUPS, Screening, TrialOutcome
 from ..core.units import body_mass_index
 from ..languages import RIGHT_TO_LEFT
@@ -261,7 +263,7 @@ def decimal(value: float) -> str:
 def answer_text(question: Question, value: Any, texts: QuestionText) -> str:
     kind = question.kind
     if value == NOT_SURE:
-        return gettext("Not sure")
+        return gettext("I'd rather not say") if kind is Kind.PLACE else gettext("Not sure")
     if kind is Kind.MONTH_YEAR:
         return month_year(YearMonth.parse(value))
     if kind is Kind.WHOLE_NUMBER:
@@ -270,6 +272,9 @@ def answer_text(question: Question, value: Any, texts: QuestionText) -> str:
         return decimal(value)
     if kind is Kind.HBA1C:
         return f"{decimal(value['value'])} {value['unit']}"
+    if kind is Kind.PLACE:
+        # A place name as the data gives it, kept whole in right-to-left text.
+        return isolate_latin(value["label"]) if str(get_locale()) in RIGHT_TO_LEFT else value["label"]
     if kind is Kind.HEIGHT_WEIGHT:
         height, weight = value["height"], value["weight"]
         if "cm" in height:
@@ -307,23 +312,62 @@ def source_label(source: Mapping[str, Any], lang: str) -> tuple[str, str]:
     return source.get("label") or "", "en"
 
 
-def sites_of(groups: Sequence[ResultGroup]) -> list[str]:
-    """The sites of the studies on the page, as the catalog names them, each once."""
-    seen: dict[str, None] = {}
+@dataclass(frozen=True)
+class NearSite:
+    """The nearest site of a study to where the person lives, as a card shows it."""
+
+    facility: str
+    place: str
+    km: float
+    distance: str
+    taking: bool
+    far: bool
+    sites: int
+    within_100_miles: int
+
+
+def distance_text(km: float) -> str:
+    """"640 miles (1,030 km)" in the reader's language and number format."""
+    locale = get_locale()
+    miles = km / KM_PER_MILE
+    kilometres = format_unit(round(km), "length-kilometer", length="short", locale=locale)
+    if miles < 1:
+        return gettext("less than 1 mile (%(km)s)", km=format_unit(round(km, 1), "length-kilometer", length="short",
+                                                                    locale=locale))
+    return gettext("%(miles)s (%(km)s)", miles=format_unit(round(miles), "length-mile", length="long", locale=locale),
+                   km=kilometres)
+
+
+def site_place(location: Mapping[str, Any]) -> str:
+    """"Boston, Massachusetts, United States" as the registry writes it."""
+    return ", ".join(str(p) for p in (location.get("city"), location.get("state"), location.get("country")) if p)
+
+
+def nearby(groups: Sequence[ResultGroup], screening: Screening) -> dict[str, NearSite]:
+    """For each card on the page, its nearest site (when the person said where they live)."""
+    if screening.here is None:
+        return {}
+    lat, lon = screening.here
+    found = {}
     for group in groups:
         for outcome in group.outcomes:
+            nearest = nearest_site(outcome.trial.sites, lat, lon)
             card = outcome.trial.payload
-            if card is not None and card.site:
-                seen.setdefault(", ".join(p for p in (card.site, card.site_city) if p), None)
-    return list(seen)
+            if nearest is None or card is None:
+                continue
+            location = card.locations[nearest.site.number]
+            found[outcome.trial.registry_id] = NearSite(
+                facility=str(location.get("facility") or site_place(location)), place=site_place(location),
+                km=nearest.km, distance=distance_text(nearest.km), taking=nearest.site.taking,
+                far=nearest.km > FAR_KM, sites=len(card.locations), within_100_miles=nearest.within_100_miles)
+    return found
 
 
-def format_sites(sites: Sequence[str]) -> str:
-    """Site names as the catalog gives them, joined in the reader's language; in right-to-left
-    text each stays one left-to-right unit."""
-    lang = str(get_locale())
-    names = [isolate_latin(s) if lang in RIGHT_TO_LEFT else s for s in sites]
-    return format_list(names, locale=get_locale())
+def distance_filters(selected: float | None) -> list[tuple[str, int | None, bool]]:
+    """The "within 25 / 100 / 500 miles / anywhere" links: (label, miles, chosen)."""
+    links = [(gettext("within %(distance)s", distance=format_unit(m, "length-mile", length="long", locale=get_locale())),
+              m, selected == m) for m in FILTER_MILES]
+    return links + [(gettext("anywhere"), None, selected is None)]
 
 
 def either_of(names: Sequence[str]) -> str:

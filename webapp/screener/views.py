@@ -13,7 +13,10 @@ from flask_wtf.csrf import generate_csrf
 from ..catalog import snapshot as catalog
 from ..core import asking
 from ..core.questions import InvalidAnswer
-from ..core.screening import screen, status_date
+from ..core.engine import Assessment, Verdict
+from ..core.facts import LOCATION
+from ..core.places import FILTER_MILES, KM_PER_MILE, by_distance
+from ..core.screening import TrialOutcome, screen, status_date
 from ..sharing import service as sharing
 from . import pagecache, presenters
 from .answers import clear_answers, count_once, current_answers, current_link_code, save_answers
@@ -132,12 +135,13 @@ def question(question_id: str):  # type: ignore[no-untyped-def]
     progress = asking.progress(visit.bank, visit.plan, question_id)
     texts = visit.texts()[question_id]
     form = form_class(current)()
+    suggestions: list[str] = []
 
     def render(csrf_value):  # type: ignore[no-untyped-def]
         return render_template(
             "screener/question.html", question=current, texts=texts, form=form, back_url=back_url,
             progress=progress, month_names=presenters.month_names(), changing=changing,
-            year_first=presenters.year_comes_first(), csrf_value=csrf_value)
+            year_first=presenters.year_comes_first(), csrf_value=csrf_value, suggestions=suggestions)
 
     if not form.is_submitted():
         form.fill_from(visit.answers.get(question_id))
@@ -152,6 +156,7 @@ def question(question_id: str):  # type: ignore[no-untyped-def]
             value = current.clean(form.raw_answer(), today(), visit.bank.age_years(visit.plan.facts))
         except InvalidAnswer as error:
             form.show_error(error, presenters.error_message(error, texts))
+            suggestions = error.params.get("suggestions") or []
         else:
             visit.answers = visit.bank.relevant_answers({**visit.answers, question_id: value})
             save_answers(visit.answers)
@@ -174,8 +179,11 @@ def _screening_page(template: str, count: bool = False, group: str | None = None
     if not visit.plan.complete:
         return redirect(visit.next_url(False) if visit.answers else url_for(".start"))
     show_all = request.args.get("show") == "all"
+    within = request.args.get("within")
+    within_miles = int(within) if within in {str(m) for m in FILTER_MILES} else None
     chosen = visit.bank.chosen_conditions(visit.answers)
-    screening = screen(visit.index, visit.plan.facts, chosen, include_unrelated=show_all, scope=visit.scope)
+    screening = screen(visit.index, visit.plan.facts, chosen, include_unrelated=show_all, scope=visit.scope,
+                       within_km=within_miles * KM_PER_MILE if within_miles else None)
     extra = {}
     if group is None:
         groups = presenters.result_groups(screening, current_app.config["RESULTS_PER_GROUP"])
@@ -206,7 +214,9 @@ def _screening_page(template: str, count: bool = False, group: str | None = None
         present=presenters,
         status_of=lambda card: status_date(card.status_verified, card.registry_updated, today()),
         answered=presenters.answer_lookup(visit.answers, visit.bank, texts),
-        sites=presenters.sites_of(groups),
+        nearby=presenters.nearby(groups, screening),
+        distance_filters=presenters.distance_filters(within_miles) if screening.here else [],
+        within_miles=within_miles,
         narrowed=visit.scope is not None,
         printed_on=presenters.registry_date(today().isoformat()),
     )
@@ -220,6 +230,27 @@ def results():  # type: ignore[no-untyped-def]
 @bp.get("/results/<any(fit, check, unlikely, closed):group>")
 def results_group(group: str):  # type: ignore[no-untyped-def]
     return _screening_page("screener/results_group.html", group=group)
+
+
+@bp.get("/studies/<registry_id>/sites")
+def study_sites(registry_id: str):  # type: ignore[no-untyped-def]
+    """Every site of one listed study: nearest first when the person said where they live,
+    each with its status and contact."""
+    visit = Visit()
+    position = visit.index.position.get(registry_id)
+    if position is None:
+        abort(404)
+    spec = visit.index.trials[position]
+    localised = catalog.localise_outcomes([TrialOutcome(spec, Assessment(Verdict.CHECK, ()))], g.lang_code)
+    card = localised[0].trial.payload
+    here = visit.plan.facts.get(LOCATION)
+    distances = {}
+    if isinstance(here, tuple):
+        distances = {site.number: km for km, site in by_distance(spec.sites, here[0], here[1])}
+    order = sorted(range(len(card.locations)), key=lambda n: (distances.get(n, float("inf")), n))
+    rows = [(card.locations[n], presenters.distance_text(distances[n]) if n in distances else None) for n in order]
+    return render_template("screener/sites.html", card=card, rows=rows, located=bool(distances),
+                           present=presenters)
 
 
 @bp.get("/results/print")
