@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app webapp
 
-.PHONY: run test test-tools system-packages install install-test translations extract-messages update-translations db clean bench
+.PHONY: run test test-tools system-packages install install-test translations extract-messages update-translations db clean bench suggest-eval
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,11 @@ $(CMUDICT): $(VENV)/.installed-test scripts/build-nltk-cmudict.py
 # bench/results/latest.md (about 2.5 minutes on 2 cores). BENCH_ARGS="--strict" fails on a missed target.
 bench: install translations
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Precision and recall of `flask trials suggest` per fact against the hand-made labels
+# (../shared/registry-samples/labels-dev.json); SUGGEST_ARGS="--labels FILE --strict" for others.
+suggest-eval: install translations
+	$(BIN)/python scripts/suggest-eval.py $(SUGGEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info tests/artifacts

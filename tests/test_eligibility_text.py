@@ -114,6 +114,12 @@ DROPPED_AS_HEADERS = {
     "Screening (Visit 1) Inclusion Criteria",
     "Screening Visit (Visit 1) Exclusion Criteria",
     "The exclusion criteria for both daughters and mothers includes:",
+    # Sentences that only open a list: "... must meet all of the following criteria:".
+    "In order to be eligible to participate in this study, a participant must meet all of the following criteria:",
+    "A participant who meets any of the following criteria will be excluded from participation in this study:",
+    "Subjects will be excluded from the study for the following reasons:",
+    "Women with the following risk factors will be excluded:",
+    "Additional patient subject exclusions:",
 }
 
 

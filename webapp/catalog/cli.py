@@ -61,26 +61,28 @@ trials_cli = AppGroup("trials", help="Import trials from ClinicalTrials.gov reco
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--show", is_flag=True, help="Show the new studies to patients (a study that cannot be shown "
                                            "stays hidden and is named with why).")
-def import_ctgov_command(files: tuple[str, ...], show: bool) -> None:
+@click.option("--quiet", is_flag=True, help="Only the summary and the refused records, no line per study.")
+def import_ctgov_command(files: tuple[str, ...], show: bool, quiet: bool) -> None:
     """Import or update trials from ClinicalTrials.gov API v2 JSON FILES.
 
-    A file holds one study, a list of studies or a search page ({"studies": [...]}). Every file
-    is checked first; if any record is wrong nothing is written.
+    A file holds one study, a list of studies or a search page ({"studies": [...]}). Each record
+    is imported in its own transaction: a record that is wrong is named and refused, the others
+    are imported. Exits with 1 when any record or file was refused.
     """
-    from ..extensions import db
-    from .ctgov import RegistryRecordError
-    from .importing import import_studies, read_records
+    import sys
 
-    studies = []
+    from .importing import import_each, records_in
+
+    named = []
     for name in files:
         with open(name, "rb") as handle:
-            try:
-                studies += read_records(handle.read())
-            except RegistryRecordError as error:
-                raise click.ClickException(f"Nothing was imported. {name}: {error}") from None
-    results = import_studies(studies, show=show)
-    db.session.commit()
-    for result in results:
+            named.append((name, handle.read()))
+    records, refused = records_in(named)
+    with click.progressbar(length=len(records), label="Importing", file=sys.stderr,
+                           show_pos=True) as bar:
+        report = import_each(records, show=show, progress=lambda: bar.update(1))
+    report.refused[:0] = refused
+    for result in report.results if not quiet else []:
         if result.created:
             state = "added, shown to patients" if result.shown else "added (hidden until staff show it)"
         else:
@@ -88,6 +90,11 @@ def import_ctgov_command(files: tuple[str, ...], show: bool) -> None:
         if result.hidden_because and (show or result.created):
             state += f"; cannot be shown: {result.hidden_because}"
         click.echo(f"{result.registry_id}: {state}")
+    for item in report.refused:
+        click.echo(f"refused: {item.where}: {item.reason}")
+    click.echo(report.summary())
+    if report.refused:
+        raise SystemExit(1)
 
 
 def _set_shown(registry_ids: tuple[str, ...], shown: bool) -> None:
@@ -128,3 +135,37 @@ def show_command(registry_ids: tuple[str, ...]) -> None:
 def hide_command(registry_ids: tuple[str, ...]) -> None:
     """Hide studies from patients."""
     _set_shown(registry_ids, False)
+
+
+@trials_cli.command("suggest")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def suggest_command(files: tuple[str, ...]) -> None:
+    """Print the criteria the free text of ClinicalTrials.gov records suggests, one JSON object
+    per line, without touching the database. Conditions are matched with the bundled question
+    bank's registry wordings. A record that cannot be read is named on stderr and skipped."""
+    import json
+
+    from .ctgov import RegistryRecordError, parse_json, read_study, studies_in
+    from .suggesting import bundled_condition_terms, suggestions_for
+
+    terms = bundled_condition_terms()
+    failed = 0
+    for name in files:
+        with open(name, "rb") as handle:
+            try:
+                records = list(studies_in(parse_json(handle.read())))
+            except RegistryRecordError as error:
+                click.echo(f"{name}: {error}", err=True)
+                failed += 1
+                continue
+        for number, record in enumerate(records, start=1):
+            try:
+                study = read_study(record)
+            except RegistryRecordError as error:
+                click.echo(f"{name}, record {number}: {error}", err=True)
+                failed += 1
+                continue
+            for item in suggestions_for(study, terms):
+                click.echo(json.dumps(item.as_json(study.registry_id), ensure_ascii=False))
+    if failed:
+        raise SystemExit(1)

@@ -10,16 +10,18 @@ criteria and line decisions staff made are never touched.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.engine import Operator
 from ..core.facts import AGE_YEARS, CONDITIONS, SEX
 from ..core.registry_conditions import match_conditions
 from ..extensions import db
-from .ctgov import RegistryStudy, age_criterion_value, parse_json, read_study, studies_in
+from .ctgov import RegistryRecordError, RegistryStudy, age_criterion_value, parse_json, read_study, studies_in
 from .models import CatalogCondition, Criterion, Trial
 from .service import bump_revision, count_untriaged_lines
 from ..core.eligibility_text import split_lines
@@ -35,6 +37,90 @@ class ImportResult:
     # Why the study cannot be shown to patients, when it cannot.
     hidden_because: str | None = None
     conditions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Refused:
+    """A record, or a whole file, that was not imported, and why."""
+
+    where: str
+    reason: str
+
+
+@dataclass
+class BulkReport:
+    results: list[ImportResult] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
+
+    @property
+    def added(self) -> int:
+        return sum(1 for r in self.results if r.created)
+
+    @property
+    def updated(self) -> int:
+        return sum(1 for r in self.results if not r.created and r.changed)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(1 for r in self.results if not r.created and not r.changed)
+
+    def summary(self) -> str:
+        return (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+                f"{len(self.refused)} refused")
+
+
+def records_in(named_texts: list[tuple[str, str | bytes]]) -> tuple[list[tuple[str, Mapping[str, Any]]], list[Refused]]:
+    """Every record of every file ("name, record 3", record), and the files that cannot be read."""
+    records: list[tuple[str, Mapping[str, Any]]] = []
+    refused: list[Refused] = []
+    for name, text in named_texts:
+        try:
+            found = studies_in(parse_json(text))
+        except RegistryRecordError as error:
+            refused.append(Refused(name, str(error)))
+            continue
+        many = len(found) > 1
+        records += [(f"{name}, record {number}" if many else name, record)
+                    for number, record in enumerate(found, start=1)]
+    return records, refused
+
+
+def import_each(records: list[tuple[str, Mapping[str, Any]]], show: bool = False,
+                after_each: Callable[[ImportResult], None] | None = None,
+                progress: Callable[[], None] | None = None) -> BulkReport:
+    """Import each record in its own transaction: a bad record is named and refused, the rest
+    are imported. `after_each` runs in the record's transaction (the audit trail); `progress`
+    after each record."""
+    report = BulkReport()
+    catalog = ConditionCatalog.load()
+    for where, record in records:
+        try:
+            study = read_study(record)
+        except RegistryRecordError as error:
+            report.refused.append(Refused(where, str(error)))
+        else:
+            try:
+                result = _import(study, catalog, show)
+                if after_each is not None:
+                    after_each(result)
+                bump_revision()
+                db.session.commit()
+            except SQLAlchemyError as error:
+                db.session.rollback()
+                report.refused.append(Refused(f"{where} ({study.registry_id})", _could_not_save(error)))
+            else:
+                report.results.append(result)
+        if progress is not None:
+            progress()
+    return report
+
+
+def _could_not_save(error: SQLAlchemyError) -> str:
+    from sqlalchemy.orm.exc import StaleDataError
+
+    if isinstance(error, StaleDataError):
+        return "someone saved this study at the same moment; import it again"
+    return f"the database refused it ({type(error).__name__}); nothing of this record was saved"
 
 
 def read_records(text: str | bytes) -> list[RegistryStudy]:

@@ -21,19 +21,25 @@ from ..config import LANGUAGES
 
 
 def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+    """A limit as the reader's locale writes numbers ("8,5" in Spanish)."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, format="#,##0.##", locale=_locale())
 
 
 def _duration(value: float, unit: str) -> str:
+    """"3 months", "1,5 años": the plural form chosen by the whole number, the number written as
+    the locale writes it (flask_babel's ngettext would put the count itself in %(num)s)."""
+    from flask_babel import get_translations
+
     number = _number(value)
-    count = int(value) if float(value).is_integer() else 2
-    if unit == "years":
-        return ngettext("%(num)s year", "%(num)s years", count, num=number)
-    if unit == "weeks":
-        return ngettext("%(num)s week", "%(num)s weeks", count, num=number)
-    if unit == "days":
-        return ngettext("%(num)s day", "%(num)s days", count, num=number)
-    return ngettext("%(num)s month", "%(num)s months", count, num=number)
+    # A fraction takes the plural form of "other" in every language (CLDR); 100 is "other" in
+    # each of ours (2 would be the Arabic dual, "two years").
+    count = int(value) if float(value).is_integer() else 100
+    forms = {"years": (N_("%(num)s year"), N_("%(num)s years")),
+             "weeks": (N_("%(num)s week"), N_("%(num)s weeks")),
+             "days": (N_("%(num)s day"), N_("%(num)s days"))}.get(unit, (N_("%(num)s month"), N_("%(num)s months")))
+    return get_translations().ngettext(forms[0], forms[1], count) % {"num": number}
 
 
 def _range(value: Mapping[str, Any], shown) -> tuple[str | None, str | None]:  # type: ignore[no-untyped-def]
@@ -42,9 +48,16 @@ def _range(value: Mapping[str, Any], shown) -> tuple[str | None, str | None]:  #
 
 
 def _between(value: Mapping[str, Any], shown, both: str, at_least: str, above: str, at_most: str,  # type: ignore[no-untyped-def]
-             below: str) -> str:
+             below: str, strict: tuple[str, str, str] | None = None) -> str:
+    """`strict`: the both-limits wording when the lower, the upper or both limits are not
+    allowed themselves ("above 6 % and at most 8.5 %"); without it, "from ... to ..." is used
+    only when both limits are allowed."""
     low, high = _range(value, shown)
     if low is not None and high is not None:
+        low_in, high_in = value.get("min_inclusive", True), value.get("max_inclusive", True)
+        if strict is not None and not (low_in and high_in):
+            template = strict[0] if high_in else strict[1] if low_in else strict[2]
+            return gettext(template, min=low, max=high)
         return gettext(both, min=low, max=high)
     if low is not None:
         return gettext(at_least if value.get("min_inclusive", True) else above, min=low)
@@ -82,21 +95,33 @@ def _texts_now(fact: str, value: Mapping[str, Any], condition_names: Mapping[str
         shown = lambda v: f"{_number(v)} {unit}"  # noqa: E731
         return {"description": _between(value, shown, N_("Your A1C is from %(min)s to %(max)s"),
                                         N_("Your A1C is %(min)s or higher"), N_("Your A1C is above %(min)s"),
-                                        N_("Your A1C is %(max)s or lower"), N_("Your A1C is below %(max)s")),
+                                        N_("Your A1C is %(max)s or lower"), N_("Your A1C is below %(max)s"),
+                                        (N_("Your A1C is above %(min)s and at most %(max)s"),
+                                         N_("Your A1C is at least %(min)s and below %(max)s"),
+                                         N_("Your A1C is above %(min)s and below %(max)s"))),
                 "if_not_met": _between(value, shown, N_("This study is for people whose A1C is from %(min)s to %(max)s."),
                                        N_("This study is for people whose A1C is %(min)s or higher."),
                                        N_("This study is for people whose A1C is above %(min)s."),
                                        N_("This study is for people whose A1C is %(max)s or lower."),
-                                       N_("This study is for people whose A1C is below %(max)s."))}
+                                       N_("This study is for people whose A1C is below %(max)s."),
+                                       (N_("This study is for people whose A1C is above %(min)s and at most %(max)s."),
+                                        N_("This study is for people whose A1C is at least %(min)s and below %(max)s."),
+                                        N_("This study is for people whose A1C is above %(min)s and below %(max)s.")))}
     if fact == BMI:
         return {"description": _between(value, _number, N_("Your BMI is from %(min)s to %(max)s"),
                                         N_("Your BMI is %(min)s or higher"), N_("Your BMI is above %(min)s"),
-                                        N_("Your BMI is %(max)s or lower"), N_("Your BMI is below %(max)s")),
+                                        N_("Your BMI is %(max)s or lower"), N_("Your BMI is below %(max)s"),
+                                        (N_("Your BMI is above %(min)s and at most %(max)s"),
+                                         N_("Your BMI is at least %(min)s and below %(max)s"),
+                                         N_("Your BMI is above %(min)s and below %(max)s"))),
                 "if_not_met": _between(value, _number, N_("This study is for people with a BMI from %(min)s to %(max)s."),
                                        N_("This study is for people with a BMI of %(min)s or higher."),
                                        N_("This study is for people with a BMI above %(min)s."),
                                        N_("This study is for people with a BMI of %(max)s or lower."),
-                                       N_("This study is for people with a BMI below %(max)s."))}
+                                       N_("This study is for people with a BMI below %(max)s."),
+                                       (N_("This study is for people with a BMI above %(min)s and at most %(max)s."),
+                                        N_("This study is for people with a BMI of at least %(min)s and below %(max)s."),
+                                        N_("This study is for people with a BMI above %(min)s and below %(max)s.")))}
     if fact.startswith(TIME_SINCE_DIAGNOSIS + ":"):
         condition = condition_names.get(fact.split(":", 1)[1], fact.split(":", 1)[1])
         unit = value.get("unit", "months")

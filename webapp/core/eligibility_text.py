@@ -41,7 +41,10 @@ TRAILING_HEADER = re.compile(r"^(?P<before>.*\S)\s+(?P<header>(?:key\s+|main\s+)
 # A header with the first criterion on the same line ("Inclusion Criteria: Adults with ...").
 LEADING_HEADER = re.compile(r"^(?P<header>(?:key\s+|main\s+)?(?:inclusion|exclusion)(?:\s+criteria)?)\s*:\s*(?P<after>\S.*)$", re.I)
 # Lines that open an exclusion list without saying "criteria".
-EXCLUDED_LEAD = re.compile(r"\b(?:will be excluded|are excluded|exclusions?)\b.*:\s*$", re.I)
+EXCLUDED_LEAD = re.compile(r"\b(?:will be excluded|are excluded|exclusions?|not be eligible|are not eligible|ineligible)\b.*:\s*$", re.I)
+# ... and an inclusion list ("To be eligible, a participant must meet all of the following criteria:").
+INCLUDED_LEAD = re.compile(r"\b(?:must meet all of the following|must meet the following|must fulfil+ all|must satisfy all|"
+                           r"(?:are|is|be|will be) eligible (?:to participate )?if|will be included|may be included|are included)\b.*:\s*$", re.I)
 # A short line ending in a colon that heads the bullets below it ("Aim 1 for child:").
 SUBHEADING = re.compile(r"^[#*_\s]*[^*\-•·\s][^.]{0,80}:[*_\s]*$")
 SENTENCE = re.compile(r"(?<=[.;])\s+(?=[A-Z(])")
@@ -97,8 +100,11 @@ def _header(text: str) -> tuple[str, str] | None:
         if kind.startswith("eligibility"):
             return (INCLUSION, bare) if "criteria" in lowered else None
         return (EXCLUSION if kind.startswith(("exclusion", "noninclusion")) else INCLUSION), bare
-    if EXCLUDED_LEAD.search(bare) and len(bare) < 100:
+    written = unescape(text).strip().rstrip("*_ ")
+    if EXCLUDED_LEAD.search(written) and len(bare) < 160:
         return EXCLUSION, bare
+    if INCLUDED_LEAD.search(written) and len(bare) < 160 and not re.search(r"\bexclu", lowered):
+        return INCLUSION, bare
     return None
 
 

@@ -299,6 +299,54 @@ def save_criterion(actor: StaffUser, trial: Trial, criterion: Criterion | None, 
 
 
 @_saving
+def accept_suggestion(actor: StaffUser, trial: Trial, bank: Bank, line_key: str, fact: str,
+                      version: str | None) -> Criterion:
+    """Turn the suggestion the app makes for a registry line into a criterion, with plain
+    wording in every language from the fact's template (not reviewed). The suggestion is
+    worked out again here from the stored text: what the browser sent names it, never its value.
+    Other lines that said the same are marked as already a criterion."""
+    from ..catalog.suggesting import suggestions_for_trial
+    from ..catalog.wording import criterion_texts
+
+    _check_version(trial, version, None, trial_snapshot)
+    found = next((s for s in suggestions_for_trial(trial).get(line_key, []) if s.fact == fact), None)
+    if found is None:
+        raise InvalidInput("That suggestion is not there any more (the registry text or the study changed). Reload the page.")
+    if found.fact not in bank.facts:
+        raise InvalidInput(f"The question bank has no fact {found.fact!r} yet: add it (and a question that asks it) "
+                           "in the question bank, then accept the suggestion.")
+    spec = bank.facts[found.fact]
+    try:
+        validate_criterion(spec, Operator(found.operator), found.value, fact=found.fact,
+                           answers=fact_answers(bank, found.fact) if spec.kind == "choice" else None)
+    except (InvalidCriterion, ValueError) as error:
+        raise InvalidInput(f"The suggestion does not fit the fact {found.fact!r} as the bank defines it ({error}). "
+                           "Turn the line into a criterion by hand.") from None
+    texts = criterion_texts(found.fact, found.value, ConditionCatalog.load().names)
+    if texts is None:
+        raise InvalidInput("There is no plain wording for this suggestion. Turn the line into a criterion by hand.")
+    linked = {c.line_key for c in trial.criteria if c.line_key}
+    if line_key in linked:
+        raise InvalidInput("That line is already a criterion.")
+    criterion = Criterion(position=len(trial.criteria), line_key=line_key, fact=found.fact,
+                          operator=found.operator, value=found.value, texts=texts,
+                          source=f"Registry text, {found.section}: {found.line}"[:2000])
+    trial.criteria.append(criterion)
+    triage = dict(trial.line_triage or {})
+    for key in found.also:
+        if key not in linked:
+            triage[key] = "criterion"
+    trial.line_triage = triage
+    count_untriaged_lines(trial)
+    _touch(trial)
+    audit(actor, "criterion.accept", trial.registry_id,
+          f"Accepted the suggested criterion for {trial.registry_id}: {texts['en']['description']}",
+          {"fact": found.fact, "operator": found.operator, "value": found.value, "line": line_key})
+    _commit()
+    return criterion
+
+
+@_saving
 def set_line_state(actor: StaffUser, trial: Trial, key: str, state: str | None, version: str | None) -> None:
     """Mark a registry line "the study team will check" or "not about the patient", or undo."""
     _check_version(trial, version, None, trial_snapshot)
@@ -561,17 +609,19 @@ def set_bank_retired(actor: StaffUser, part: str, row: Any, retired: bool, versi
 
 # --- registry import -------------------------------------------------------------------------
 
-@_saving
-def import_records(actor: StaffUser, texts: list[str | bytes]) -> list[importing.ImportResult]:
-    """Check every record first; write all or nothing."""
-    studies = [study for text in texts for study in importing.read_records(text)]
-    results = importing.import_studies(studies)
-    for result in results:
+def import_records(actor: StaffUser, named_texts: list[tuple[str, str | bytes]]) -> importing.BulkReport:
+    """Import each record in its own transaction (with its audit entry); a bad record or file
+    is named and refused, the rest are imported."""
+    records, refused = importing.records_in(named_texts)
+
+    def audited(result: importing.ImportResult) -> None:
         audit(actor, "trial.import", result.registry_id,
               f"{'Imported' if result.created else 'Re-imported'} {result.registry_id} from ClinicalTrials.gov",
               {"changed": result.changed})
-    _commit()
-    return results
+
+    report = importing.import_each(records, after_each=audited)
+    report.refused[:0] = refused
+    return report
 
 
 # --- education pages -------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from ..catalog.models import Criterion, EducationPage, Trial
 from ..catalog.schema import CatalogError
 from ..catalog.service import database_bank, dump_catalog, export_catalog
 from ..catalog.snapshot import question_bank, snapshot
+from ..catalog.suggesting import suggestions_for_trial
+from ..catalog.wording import criterion_texts
 from ..core import units
 from ..core.eligibility_text import split_lines
 from ..content import render_markdown
@@ -219,10 +221,40 @@ def trial_edit(trial_id: int | None = None):  # type: ignore[no-untyped-def]
     lines = split_lines(trial.eligibility_text) if trial else []
     linked = {c.line_key: c for c in trial.criteria if c.line_key} if trial else {}
     hidden_because = cannot_show(trial, set(ConditionCatalog.load().terms)) if trial else None
+    suggestions = suggestions_for_trial(trial) if trial else {}
+    names = ConditionCatalog.load().names if suggestions else {}
+    texts = {key: [_suggestion_text(item, names) for item in items] for key, items in suggestions.items()}
     return render_template("staff/trial_edit.html", form=form, trial=trial, conflict=conflict,
                            action=forms.VersionForm(), languages=current_app.config["LANGUAGES"],
-                           lines=lines, linked=linked, hidden_because=hidden_because), \
+                           lines=lines, linked=linked, hidden_because=hidden_because,
+                           suggestions=suggestions, suggestion_texts=texts,
+                           bank_facts=set(question_bank().facts) if trial else set()), \
         _status(form, conflict)
+
+
+def _suggestion_text(item, names) -> str:  # type: ignore[no-untyped-def]
+    """A suggestion in the plain English patients would read ("Your A1C is from 7 % to 10.5 %")."""
+    words = criterion_texts(item.fact, item.value, names, languages=("en",))
+    return words["en"]["description"] if words else f"{item.fact} {item.value}"
+
+
+@bp.post("/trials/<int:trial_id>/lines/<key>/accept")
+@login_required
+def accept_suggestion(trial_id: int, key: str):  # type: ignore[no-untyped-def]
+    trial = _trial(trial_id)
+    form = forms.VersionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    fact = (request.form.get("fact") or "")[:100]
+    try:
+        criterion = services.accept_suggestion(current_user, trial, question_bank(), key[:40], fact, form.version.data)
+    except services.EditConflict:
+        flash("Someone else changed this study while you were looking at it. Nothing was changed: check the lines and try again.")
+    except services.InvalidInput as error:
+        flash(str(error))
+    else:
+        flash(f"Criterion saved: {criterion.texts['en']['description']}. Check its wording in each language.")
+    return redirect(url_for("staff.trial_edit", trial_id=trial.id) + f"#line-{key[:40]}")
 
 
 def _condition_choices(everyone: bool = False) -> list[tuple[str, str]]:
@@ -310,6 +342,12 @@ def criterion_edit(trial_id: int, criterion_id: int | None = None):  # type: ign
         else:
             words = {lang: {} for lang in languages}
             form.source.data = line.full_text if line else None
+            # "Change before saving": the app's suggestion for this line, to correct.
+            suggested = next((item for item in suggestions_for_trial(trial).get(line.key, []) if item.fact == fact),
+                             None) if line and request.args.get("suggested") else None
+            if suggested is not None:
+                value = suggested.value
+                words = criterion_texts(fact, value, ConditionCatalog.load().names) or words
         for key, name in (("min", "minimum"), ("max", "maximum"), ("check_min", "check_minimum"),
                           ("check_max", "check_maximum")):
             getattr(form, name).data = "" if value.get(key) is None else str(value[key])
@@ -416,27 +454,27 @@ def trial_texts(trial_id: int, lang: str):  # type: ignore[no-untyped-def]
 @login_required
 def import_registry():  # type: ignore[no-untyped-def]
     form = forms.ImportForm()
-    results, error = None, None
+    report, error = None, None
     if form.validate_on_submit():
-        texts: list[str | bytes] = []
+        texts: list[tuple[str, str | bytes]] = []
         try:
             if form.registry_id.data:
-                texts.append(ctgov.fetch_study(form.registry_id.data, current_app.config["CTGOV_API_URL"],
-                                               current_app.config["CTGOV_TIMEOUT_SECONDS"]))
+                texts.append((form.registry_id.data, ctgov.fetch_study(
+                    form.registry_id.data, current_app.config["CTGOV_API_URL"],
+                    current_app.config["CTGOV_TIMEOUT_SECONDS"])))
             if (form.record.data or "").strip():
-                texts.append(form.record.data)
-            texts += [f.read() for f in request.files.getlist(form.upload.name) if f and f.filename]
+                texts.append(("the pasted record", form.record.data))
+            texts += [(f.filename, f.read()) for f in request.files.getlist(form.upload.name) if f and f.filename]
             if not texts:
                 error = "Give a registry number, paste a record, or choose a file."
             else:
-                results = services.import_records(current_user, texts)
+                report = services.import_records(current_user, texts)
+                if not report.results:
+                    error = "Nothing was imported: every record was refused (see why below)."
         except (ctgov.RegistryRecordError, ctgov.RegistryUnavailable) as problem:
             error = f"Nothing was imported. {problem}"
-        except services.EditConflict:
-            error = ("Nothing was imported: someone saved one of these studies at the same moment. "
-                     "Open the study to see what was saved, then import again.")
-    return render_template("staff/import.html", form=form, results=results, error=error,
-                           trials={t.registry_id: t for t in db.session.scalars(select(Trial))}), \
+    return render_template("staff/import.html", form=form, report=report, results=report.results if report else None,
+                           error=error, trials={t.registry_id: t for t in db.session.scalars(select(Trial))}), \
         (400 if error or form.errors else 200)
 
 
