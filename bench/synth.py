@@ -31,6 +31,7 @@ from webapp.catalog.snapshot import criterion_for
 from webapp.core.engine import Criterion
 from webapp.core.questions import Bank
 from webapp.core.screening import CatalogIndex, TrialSpec, screen
+from webapp.core.places import SiteColumns, sites_from
 from webapp.geo import zip_table
 
 SEED = 20261121
@@ -361,6 +362,7 @@ def index_in_memory(document: dict[str, Any]) -> tuple[Bank, CatalogIndex]:
     bank = bank_from(document)
     shared: dict[Any, Criterion] = {}
     specs = []
+    sites = SiteColumns()
     for item in document["trials"]:
         criteria = []
         for c in item["criteria"]:
@@ -369,7 +371,13 @@ def index_in_memory(document: dict[str, Any]) -> tuple[Bank, CatalogIndex]:
                 shared[key] = criterion_for(c.get("fact"), c["operator"], c.get("value") or {}, bank.facts)
             criteria.append(shared[key])
         specs.append(TrialSpec(item["registry_id"], item["status"], tuple(item["conditions"]), tuple(criteria)))
-    return bank, CatalogIndex(specs, answers_by_fact(bank))
+        sites.add(sites_from(item.get("locations"), item["status"], zip_point))
+    return bank, CatalogIndex(specs, answers_by_fact(bank), sites=sites)
+
+
+def zip_point(zip_code: str) -> tuple[float, float] | None:
+    place = zip_table().find(zip_code)
+    return (place.lat, place.lon) if place else None
 
 
 def screen_answers(bank: Bank, index: CatalogIndex, answers: dict[str, Any], today: Any, lang: str = "en"):  # type: ignore[no-untyped-def]

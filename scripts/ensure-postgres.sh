@@ -4,7 +4,7 @@
 set -euo pipefail
 role=trialcheck
 password=trialcheck-test
-database=trialcheck_test
+database=${TRIALCHECK_PG_DATABASE:-trialcheck_test}
 cluster=$(pg_lsclusters --no-header 2>/dev/null | awk 'NR==1 {print $1" "$2}')
 if [[ -z $cluster ]]; then
   version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)

@@ -15,7 +15,7 @@ from webapp.catalog.suggesting import bundled_condition_terms, suggestions_for
 from webapp.core.eligibility_text import split_lines
 
 ROOT = Path(__file__).resolve().parent.parent
-path = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "registry-samples" / "diabetes-studies.json"
+path = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "tests" / "records" / "registry" / "diabetes-studies.json"
 terms = bundled_condition_terms()
 shares, lines_per_study, covered_total, lines_total = [], [], 0, 0
 for record in studies_in(parse_json(path.read_bytes())):

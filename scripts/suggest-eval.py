@@ -27,7 +27,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# The shared folder's samples, or their copies in the repository on a machine without it.
 SAMPLES = ROOT.parent / "shared" / "registry-samples"
+if not (SAMPLES / "labels-dev.json").exists():
+    SAMPLES = ROOT / "tests" / "records" / "registry"
 FACTS = ("time_since_diagnosis", "hba1c", "bmi", "pregnancy", "english", "insulin_use", "age_years")
 PRECISION_TARGET, RECALL_TARGET = 0.95, 0.85
 DAYS = {"days": 1, "weeks": 7, "months": 30.4375, "years": 365.25}

@@ -267,3 +267,35 @@ def test_a_fetch_has_a_deadline_for_the_whole_request_and_a_size_limit(admin_cli
         assert response.status_code == 400 and "more than 5 MB" in html and "not valid JSON" not in html
     finally:
         server.shutdown()
+
+
+def test_a_record_the_database_refuses_is_rolled_back_alone(app, monkeypatch):
+    """Records are written under their own savepoints and committed in batches: one that fails
+    in the database takes nothing of the others with it."""
+    from sqlalchemy.exc import DataError
+
+    from webapp.catalog import importing
+
+    studies = json.loads((RECORDS / "registry" / "diabetes-studies.json").read_text())["studies"][:5]
+    victim = studies[2]["protocolSection"]["identificationModule"]["nctId"]
+    original = importing._import
+
+    def failing(study, catalog, show):
+        result = original(study, catalog, show)
+        if study.registry_id == victim:
+            importing.db.session.flush()  # its rows are written, then the database refuses
+            raise DataError("INSERT", {}, Exception("value too long"))
+        return result
+
+    monkeypatch.setattr(importing, "_import", failing)
+    monkeypatch.setattr(importing, "IMPORT_BATCH", 2)
+    with app.app_context():
+        records, refused = importing.records_in([("page.json", json.dumps({"studies": studies}))])
+        report = importing.import_each(records)
+        assert refused == [] and [r.where for r in report.refused] == [f"page.json, record 3 ({victim})"]
+        assert "the database refused it" in report.refused[0].reason
+        importing.db.session.remove()
+        stored = set(importing.db.session.scalars(select(Trial.registry_id)))
+    expected = {s["protocolSection"]["identificationModule"]["nctId"] for s in studies} - {victim}
+    assert expected <= stored and victim not in stored
+    assert report.summary() == "4 added, 0 updated, 0 unchanged, 1 refused"

@@ -19,7 +19,8 @@ from webapp.core.suggest import suggest
 from webapp.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT.parent / "shared" / "registry-samples"
+# The shared folder's samples, as copied into the repository (tests run from a clean checkout).
+SAMPLES = ROOT / "tests" / "records" / "registry"
 
 
 def line(text: str, section: str = INCLUSION, key: str = "k") -> EligibilityLine:

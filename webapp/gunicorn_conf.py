@@ -19,7 +19,8 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-accesslog = "-"
+# TRIALCHECK_ACCESS_LOG="" turns the access log off (the benchmark), a path sends it there.
+accesslog = os.environ.get("TRIALCHECK_ACCESS_LOG", "-") or None
 logger_class = "webapp.gunicorn_conf.PrivateAccessLogger"
 
 PATIENT_PATH = re.compile(r"^/(?:(?P<lang>[a-z]{2})(?:/|$)|s/)")

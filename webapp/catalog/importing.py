@@ -10,6 +10,8 @@ criteria and line decisions staff made are never touched.
 
 from __future__ import annotations
 
+import copy
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,14 +87,29 @@ def records_in(named_texts: list[tuple[str, str | bytes]]) -> tuple[list[tuple[s
     return records, refused
 
 
+# Records written per commit; each record still has its own savepoint, so a bad one is
+# refused alone and the others of its batch are kept.
+IMPORT_BATCH = 200
+
+
 def import_each(records: list[tuple[str, Mapping[str, Any]]], show: bool = False,
                 after_each: Callable[[ImportResult], None] | None = None,
                 progress: Callable[[], None] | None = None) -> BulkReport:
-    """Import each record in its own transaction: a bad record is named and refused, the rest
-    are imported. `after_each` runs in the record's transaction (the audit trail); `progress`
-    after each record."""
+    """Import each record on its own: a bad record is named and refused, the rest are
+    imported. Each record is written under its own savepoint and committed with the others of
+    its batch (IMPORT_BATCH at a time); `after_each` runs within the record's savepoint (the
+    audit trail); `progress` after each record."""
     report = BulkReport()
     catalog = ConditionCatalog.load()
+    pending = 0
+
+    def commit() -> None:
+        nonlocal pending
+        if pending:
+            bump_revision()
+            db.session.commit()
+            pending = 0
+
     for where, record in records:
         try:
             study = read_study(record)
@@ -100,18 +117,36 @@ def import_each(records: list[tuple[str, Mapping[str, Any]]], show: bool = False
             report.refused.append(Refused(where, str(error)))
         else:
             try:
-                result = _import(study, catalog, show)
-                if after_each is not None:
-                    after_each(result)
-                bump_revision()
-                db.session.commit()
+                with db.session.begin_nested():
+                    result = _import(study, catalog, show)
+                    if after_each is not None:
+                        after_each(result)
+                    db.session.flush()
             except SQLAlchemyError as error:
-                db.session.rollback()
                 report.refused.append(Refused(f"{where} ({study.registry_id})", _could_not_save(error)))
             else:
                 report.results.append(result)
+                pending += 1
+        if pending >= IMPORT_BATCH:
+            try:
+                commit()
+            except SQLAlchemyError as error:
+                # The batch could not be committed (a save racing it): say so for each of them.
+                db.session.rollback()
+                lost = report.results[-pending:]
+                del report.results[-pending:]
+                report.refused += [Refused(r.registry_id, _could_not_save(error)) for r in lost]
+                pending = 0
         if progress is not None:
             progress()
+    try:
+        commit()
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        lost = report.results[-pending:] if pending else []
+        if pending:
+            del report.results[-pending:]
+        report.refused += [Refused(r.registry_id, _could_not_save(error)) for r in lost]
     return report
 
 
@@ -134,6 +169,22 @@ class ConditionCatalog:
 
     terms: dict[str, list[str]]
     names: dict[str, dict[str, str]]
+    # Criterion wordings already made in this run: an import of thousands of studies words the
+    # same few age, sex and condition limits over and over.
+    wordings: dict[Any, Any] = field(default_factory=dict, compare=False)
+
+    def texts(self, fact: str, value: Mapping[str, Any], with_names: bool = False) -> dict[str, dict[str, Any]] | None:
+        key = (fact, json.dumps(value, sort_keys=True), with_names)
+        if key not in self.wordings:
+            self.wordings[key] = criterion_texts(fact, value, self.names if with_names else None)
+        found = self.wordings[key]
+        return copy.deepcopy(found) if found is not None else None
+
+    def team_texts(self, kind: str, **values: str) -> dict[str, dict[str, Any]]:
+        key = ("team", kind, tuple(sorted(values.items())))
+        if key not in self.wordings:
+            self.wordings[key] = team_check_texts(kind, **values)
+        return copy.deepcopy(self.wordings[key])
 
     @classmethod
     def load(cls) -> "ConditionCatalog":
@@ -225,39 +276,39 @@ def _first_criteria(study: RegistryStudy, tags: list[str], catalog: ConditionCat
     if tags:
         value = {"met": tags}
         criteria.append({"fact": CONDITIONS, "operator": Operator.ONE_OF.value, "value": value,
-                         "texts": criterion_texts(CONDITIONS, value, catalog.names),
+                         "texts": catalog.texts(CONDITIONS, value, with_names=True),
                          "source": f"{source}: conditions {', '.join(study.registry_conditions)}"})
     age = age_criterion_value(study.minimum_years, study.maximum_years)
     limits = f"{study.minimum_age or 'no minimum'} to {study.maximum_age or 'no maximum'}"
     if age is not None:
         criteria.append({"fact": AGE_YEARS, "operator": Operator.BETWEEN.value, "value": age,
-                         "texts": _age_texts(study, age),
+                         "texts": _age_texts(study, age, catalog),
                          "source": f"{source}: age {limits}"})
     elif study.minimum_age or study.maximum_age:
         criteria.append({"fact": None, "operator": Operator.STUDY_TEAM_CHECKS.value, "value": {},
-                         "texts": team_check_texts("age_limits", limits=_shown_limits(study)),
+                         "texts": catalog.team_texts("age_limits", limits=_shown_limits(study)),
                          "source": f"{source}: age {limits}"})
     if study.sex in ("FEMALE", "MALE"):
         value = {"met": [study.sex.lower()]}
         criteria.append({"fact": SEX, "operator": Operator.ONE_OF.value, "value": value,
-                         "texts": criterion_texts(SEX, value),
+                         "texts": catalog.texts(SEX, value),
                          "source": f"{source}: sex {study.sex}"})
     if not split_lines(study.eligibility_text):
         # Nothing for staff to go through, so nothing would hold the study back from "may be a
         # fit": what the registry does not say, the study team checks.
         criteria.append({"fact": None, "operator": Operator.STUDY_TEAM_CHECKS.value, "value": {},
-                         "texts": team_check_texts("no_rules"), "source": f"{source}: no eligibility criteria"})
+                         "texts": catalog.team_texts("no_rules"), "source": f"{source}: no eligibility criteria"})
     return [Criterion(position=i, **c) for i, c in enumerate(criteria)]
 
 
-def _age_texts(study: RegistryStudy, age: dict[str, int]) -> dict[str, dict[str, Any]]:
+def _age_texts(study: RegistryStudy, age: dict[str, int], catalog: ConditionCatalog) -> dict[str, dict[str, Any]]:
     low, high = study.minimum_years, study.maximum_years
     whole = all(v is None or v.is_integer() for v in (low, high))
     if whole:
-        texts = criterion_texts(AGE_YEARS, {k: v for k, v in age.items() if k in ("min", "max")})
+        texts = catalog.texts(AGE_YEARS, {k: v for k, v in age.items() if k in ("min", "max")})
         if texts:
             return texts
-    return team_check_texts("age_limits", limits=_shown_limits(study))
+    return catalog.team_texts("age_limits", limits=_shown_limits(study))
 
 
 def _shown_limits(study: RegistryStudy) -> str:

@@ -27,7 +27,7 @@ from ..core.engine import Assessment, CriterionResult, InvalidCriterion, Operato
 from ..core.engine import Criterion as CoreCriterion
 from ..core.facts import FactSpec
 from ..core.questions import Bank
-from ..core.places import sites_from
+from ..core.places import SiteColumns, sites_from
 from ..core.screening import ANY_CONDITION, CatalogIndex, TrialOutcome, TrialSpec, frozen, relates_to, with_line_rules
 from ..extensions import db
 from ..languages import RIGHT_TO_LEFT
@@ -182,36 +182,41 @@ class Snapshot:
 
     def _build_index(self) -> CatalogIndex:
         listed = Trial.archived.is_(False)
-        trials = db.session.execute(
-            select(Trial.id, Trial.registry_id, Trial.status, Trial.conditions, Trial.untriaged_lines,
-                   Trial.team_lines, Trial.locations)
-            .where(listed).order_by(Trial.position, Trial.id)).all()
         specs = self.bank.facts
         criteria: dict[int, list[CoreCriterion]] = {}
         shared: dict[Any, CoreCriterion] = {}
+        # Rows are streamed: at registry scale neither the rows nor their locations are held.
         rows = db.session.execute(
             select(Criterion.trial_id, Criterion.fact, Criterion.operator, Criterion.value)
             .join(Trial, Trial.id == Criterion.trial_id).where(listed)
-            .order_by(Criterion.trial_id, Criterion.position))
+            .order_by(Criterion.trial_id, Criterion.position).execution_options(yield_per=5000))
         for trial_id, fact, operator, value in rows:
             # Identical rules (same fact, operator and value) share one object across trials.
             key = (fact, operator, frozen(value))
-            if key not in shared:
-                shared[key] = criterion_for(fact, operator, value, specs)
-            criteria.setdefault(trial_id, []).append(shared[key])
+            found = shared.get(key)
+            if found is None:
+                found = shared[key] = criterion_for(fact, operator, value, specs)
+            criteria.setdefault(trial_id, []).append(found)
         known = set(self.bank.conditions)
         rule_sets: dict[tuple[int, ...], tuple[CoreCriterion, ...]] = {}
+        tag_sets: dict[tuple[str, ...], tuple[str, ...]] = {}
         specs_list = []
+        sites = SiteColumns()
+        trials = db.session.execute(
+            select(Trial.id, Trial.registry_id, Trial.status, Trial.conditions, Trial.untriaged_lines,
+                   Trial.team_lines, Trial.locations)
+            .where(listed).order_by(Trial.position, Trial.id).execution_options(yield_per=2000))
         for trial_id, registry_id, status, conditions, untriaged, team_lines, locations in trials:
-            tags = showable_conditions(conditions, known)
+            tags = tuple(showable_conditions(conditions, known))
             if not tags:
                 continue  # no condition the catalog knows: it cannot be shown (staff are told why)
-            rules = with_line_rules(criteria.get(trial_id, ()), untriaged or 0, team_lines or 0)
+            tags = tag_sets.setdefault(tags, tags)
+            rules = with_line_rules(criteria.pop(trial_id, ()), untriaged or 0, team_lines or 0)
             # Trials with the same rules share one tuple, so a screening assesses it once.
             rules = rule_sets.setdefault(tuple(map(id, rules)), rules)
-            specs_list.append(TrialSpec(registry_id, status, tuple(tags), rules,
-                                        sites=sites_from(locations, status, zip_point)))
-        return CatalogIndex(specs_list, answers_by_fact(self.bank))
+            specs_list.append(TrialSpec(registry_id, status, tags, rules))
+            sites.add(sites_from(locations, status, zip_point))
+        return CatalogIndex(specs_list, answers_by_fact(self.bank), sites=sites)
 
     def question_texts(self, lang: str) -> dict[str, QuestionText]:
         found = self._question_texts.get(lang)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 INCLUSION, EXCLUSION, OTHER = "inclusion", "exclusion", "other"
 
@@ -123,6 +124,16 @@ def _glued_header(line: str) -> re.Match[str] | None:
 
 def split_lines(text: str | None) -> list[EligibilityLine]:
     """The top-level criteria of a registry eligibility text, each with its section."""
+    return list(_split_lines(text)) if text else []
+
+
+@lru_cache(maxsize=512)
+def _split_lines(text: str) -> tuple[EligibilityLine, ...]:
+    # The same text is split for the import, its line counts and the staff page: once.
+    return tuple(_split(text))
+
+
+def _split(text: str) -> list[EligibilityLine]:
     if not text:
         return []
     items: list[dict] = []  # {"section", "heading", "text", "children", "indent", "open"}

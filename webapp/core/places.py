@@ -4,16 +4,19 @@ Distance never changes a verdict. It orders the studies within each result group
 a near site first), narrows the list when the person asks for it (within 25, 100 or 500 miles),
 and says on each card which site is nearest.
 
-The sites are indexed once per catalog in a grid of one-degree cells, so a person's screening
-measures only the sites in the cells around them; the rest are "far".
+The sites are kept once per catalog as arrays sorted by latitude, so a person's screening
+measures only the sites in the band of latitude around them, all at once; the rest are "far".
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 EARTH_KM = 6371.0088
 KM_PER_MILE = 1.609344
@@ -68,37 +71,120 @@ def by_distance(sites: Sequence[Site], lat: float, lon: float) -> list[tuple[flo
     return sorted(((distance_km(lat, lon, s.lat, s.lon), s) for s in sites), key=lambda m: (m[0], m[1].number))
 
 
+class NearSites:
+    """The studies with a site within some distance of a person: their positions (ascending)
+    and the kilometres to each one's nearest measured site."""
+
+    __slots__ = ("positions", "km")
+
+    def __init__(self, positions: np.ndarray, km: np.ndarray):
+        self.positions, self.km = positions, km
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __bool__(self) -> bool:
+        return len(self.positions) > 0
+
+    def within(self, km: float) -> np.ndarray:
+        """Positions of the studies with a site within `km`."""
+        return self.positions[self.km <= km]
+
+    def nearest_first(self, keep: np.ndarray, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """The positions `keep` (a boolean per catalog position) allows, nearest first (ties by
+        position), from the start-th to before the stop-th. Only what the page needs is sorted."""
+        chosen = keep[self.positions]
+        positions, km = self.positions[chosen], self.km[chosen]
+        if stop is not None and stop < len(positions):
+            # The `stop` nearest (and any tied with the last of them), then sorted.
+            cut = np.partition(km, stop - 1)[stop - 1]
+            close = km <= cut
+            positions, km = positions[close], km[close]
+        order = np.lexsort((positions, km))
+        return positions[order][start:stop]
+
+
+class SiteColumns:
+    """Sites gathered study by study into flat arrays (no object per site kept)."""
+
+    def __init__(self) -> None:
+        self.lat, self.lon, self.taking = array("d"), array("d"), array("b")
+        self.number, self.owner, self.starts = array("i"), array("i"), array("i", [0])
+        self.located: list[int] = []
+
+    def add(self, sites: Sequence[Site]) -> None:
+        position = len(self.starts) - 1
+        if sites:
+            self.located.append(position)
+        for site in sites:
+            self.lat.append(site.lat)
+            self.lon.append(site.lon)
+            self.taking.append(site.taking)
+            self.number.append(site.number)
+            self.owner.append(position)
+        self.starts.append(len(self.lat))
+
+
 class SiteGrid:
-    """Every located site of the listed studies, in one-degree cells."""
+    """Every located site of the listed studies, as arrays: a screening measures the sites in
+    the band of latitude around the person at once (numpy), and a card's sites are read back
+    from the same arrays."""
 
-    def __init__(self, sites_by_position: Sequence[Sequence[Site]]):
-        self.cells: dict[tuple[int, int], list[tuple[int, Site]]] = {}
-        self.located = 0
-        for position, sites in enumerate(sites_by_position):
-            if sites:
-                self.located |= 1 << position
-            # The sites a study's distance is measured to: those taking people, if any is.
-            for site in [s for s in sites if s.taking] or sites:
-                self.cells.setdefault((math.floor(site.lat), math.floor(site.lon)), []).append((position, site))
+    def __init__(self, sites_by_position: Iterable[Sequence[Site]] | SiteColumns):
+        columns = sites_by_position if isinstance(sites_by_position, SiteColumns) else SiteColumns()
+        if columns is not sites_by_position:
+            for sites in sites_by_position:  # type: ignore[union-attr]
+                columns.add(sites)
+        lat, lon, taking, number = columns.lat, columns.lon, columns.taking, columns.number
+        owner, starts, located = columns.owner, columns.starts, columns.located
+        self.lat = np.frombuffer(lat, dtype=np.float64) if lat else np.zeros(0)
+        self.lon = np.frombuffer(lon, dtype=np.float64) if lon else np.zeros(0)
+        self.taking = np.frombuffer(taking, dtype=np.int8).astype(bool) if taking else np.zeros(0, dtype=bool)
+        self.number = np.frombuffer(number, dtype=np.int32) if number else np.zeros(0, dtype=np.int32)
+        self.owner = np.frombuffer(owner, dtype=np.int32) if owner else np.zeros(0, dtype=np.int32)
+        self.starts = np.frombuffer(starts, dtype=np.int32)
+        self.size = len(self.starts) - 1
+        self.located_positions = np.array(located, dtype=np.int64)
+        # The sites a study's distance is measured to: those taking people, if any of its are.
+        any_taking = np.zeros(self.size, dtype=bool)
+        if len(self.owner):
+            any_taking[self.owner[self.taking]] = True
+        measured = self.taking | ~any_taking[self.owner] if len(self.owner) else np.zeros(0, dtype=bool)
+        order = np.argsort(self.lat[measured], kind="stable")
+        self._lat = self.lat[measured][order]
+        self._lon = self.lon[measured][order]
+        self._lat_r = np.radians(self._lat)
+        self._lon_r = np.radians(self._lon)
+        self._owner = self.owner[measured][order]
 
-    def near(self, lat: float, lon: float, within_km: float = NEAR_KM) -> dict[int, float]:
+    def sites_of(self, position: int) -> tuple[Site, ...]:
+        start, stop = int(self.starts[position]), int(self.starts[position + 1])
+        return tuple(Site(float(self.lat[i]), float(self.lon[i]), bool(self.taking[i]), int(self.number[i]))
+                     for i in range(start, stop))
+
+    def near(self, lat: float, lon: float, within_km: float = NEAR_KM) -> NearSites:
         """For each study with a site within `within_km`: the distance to its nearest site taking
         people (or, when none of its sites is taking people, to its nearest site)."""
-        if not self.cells:
-            return {}
-        rows = math.ceil(within_km / 111.0)
-        cos_lat = max(0.05, math.cos(math.radians(min(89.0, abs(lat) + rows))))
-        columns = min(180, math.ceil(within_km / (111.0 * cos_lat)))
-        found: dict[int, float] = {}
-        base_lat, base_lon = math.floor(lat), math.floor(lon)
-        for row in range(base_lat - rows, base_lat + rows + 1):
-            for column in range(base_lon - columns, base_lon + columns + 1):
-                wrapped = (column + 180) % 360 - 180
-                for position, site in self.cells.get((row, wrapped), ()):
-                    km = distance_km(lat, lon, site.lat, site.lon)
-                    if km <= within_km and km < found.get(position, math.inf):
-                        found[position] = km
-        return found
+        band = within_km / 111.0 + 0.01  # degrees of latitude, a little over
+        low, high = (int(i) for i in np.searchsorted(self._lat, [lat - band, lat + band]))
+        if low == high:
+            return NearSites(np.zeros(0, dtype=np.int64), np.zeros(0))
+        lat_r, lon_r, owners = self._lat_r[low:high], self._lon_r[low:high], self._owner[low:high]
+        # ... and of longitude, where the band is narrow enough to say.
+        cos_edge = math.cos(math.radians(min(89.9, abs(lat) + band)))
+        width = within_km / (111.0 * cos_edge) + 0.01 if cos_edge > 0 else 360.0
+        if width < 180:
+            east = (self._lon[low:high] - lon + 540.0) % 360.0 - 180.0
+            inside = np.abs(east) <= width
+            lat_r, lon_r, owners = lat_r[inside], lon_r[inside], owners[inside]
+        p1 = math.radians(lat)
+        h = np.sin((lat_r - p1) / 2) ** 2 + math.cos(p1) * np.cos(lat_r) * np.sin((lon_r - math.radians(lon)) / 2) ** 2
+        km = 2 * EARTH_KM * np.arcsin(np.sqrt(np.minimum(1.0, h)))
+        close = km <= within_km
+        best = np.full(self.size, np.inf)
+        np.minimum.at(best, owners[close], km[close])
+        positions = np.flatnonzero(best <= within_km)
+        return NearSites(positions, best[positions])
 
 
 # A site's status under which it is taking people (ClinicalTrials.gov location statuses).

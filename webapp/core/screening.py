@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
+
 from .dates import YearMonth, whole_months_between
 from .engine import (Assessment, Assessor, Criterion, Outcome, Verdict, evaluate, possible_outcomes,
                      team_lines_rule, untriaged_rule)
 from .facts import AGE_YEARS, LOCATION
-from .places import NEAR_KM, Site, SiteGrid
+from .places import NEAR_KM, NearSites, Site, SiteGrid
 from .questions import NOT_SURE
 
 # Registry statuses under which a trial is taking people now (ClinicalTrials.gov API v2).
@@ -81,8 +83,28 @@ def bits_of(positions: Iterable[int]) -> int:
     return bits
 
 
+def mask_of(bits: int, size: int) -> np.ndarray:
+    """A bitset as an array of booleans, one per catalog position."""
+    raw = bits.to_bytes(max(1, (size + 7) // 8), "little")
+    return np.unpackbits(np.frombuffer(raw, dtype=np.uint8), count=size, bitorder="little").view(bool)
+
+
+def bits_from(positions: np.ndarray, size: int) -> int:
+    """The bitset of an array of positions."""
+    mask = np.zeros(max(size, 1), dtype=np.uint8)
+    mask[positions] = 1
+    return int.from_bytes(np.packbits(mask, bitorder="little").tobytes(), "little")
+
+
+# Above this many bits a bitset is read with numpy rather than bit by bit.
+LARGE_BITSET = 4096
+
+
 def positions_of(bits: int, start: int = 0, stop: int | None = None) -> list[int]:
     """The positions of the set bits, lowest first, from the start-th to before the stop-th."""
+    size = bits.bit_length()
+    if size > LARGE_BITSET and (stop is None or stop > 8):
+        return np.flatnonzero(mask_of(bits, size))[start:stop].tolist()
     found, seen = [], 0
     while bits and (stop is None or seen < stop):
         lowest = bits & -bits
@@ -109,7 +131,10 @@ class CatalogIndex:
     outcomes each rule allows); built from the question bank.
     """
 
-    def __init__(self, trials: Sequence[TrialSpec], answers: Mapping[str, Collection[str]] | None = None):
+    def __init__(self, trials: Sequence[TrialSpec], answers: Mapping[str, Collection[str]] | None = None,
+                 sites: Iterable[Sequence[Site]] | None = None):
+        """`sites`: each trial's located sites, in catalog order, when the trials do not carry
+        them (the snapshot passes them here so that only the index's arrays keep them)."""
         self.trials = list(trials)
         self.size = len(self.trials)
         self.all = (1 << self.size) - 1
@@ -160,12 +185,16 @@ class CatalogIndex:
                 self.can_confirm[fact] = self.can_confirm.get(fact, 0) | rule.studies
         self.always_unknown = always_unknown
         self.cannot_fit = cannot_fit
-        self.grid = SiteGrid([t.sites for t in self.trials])
-        self.located = self.grid.located
+        self.grid = SiteGrid(sites if sites is not None else (t.sites for t in self.trials))
+        self.located = bits_from(self.grid.located_positions, self.size) if len(self.grid.located_positions) else 0
         self._cache: dict[str, OrderedDict[Any, tuple[int, int]]] = {}
 
     def __len__(self) -> int:
         return self.size
+
+    def sites_of(self, position: int) -> tuple[Site, ...]:
+        """A trial's located sites (from the index's arrays)."""
+        return self.grid.sites_of(position) if position < self.grid.size else ()
 
     def bits_for(self, registry_ids: Iterable[str]) -> int:
         return bits_of(self.position[r] for r in registry_ids if r in self.position)
@@ -252,10 +281,11 @@ class Screening:
     # Where the person lives, when they said: the distance (km) to the nearest site of each
     # study with a site within NEAR_KM, and how many listed studies a distance filter left out.
     here: tuple[float, float] | None = None
-    near: dict[int, float] = field(default_factory=dict)
+    near: NearSites | None = None
     within_km: float | None = None
     beyond_filter: int = 0
     _assessor: Assessor | None = field(default=None, repr=False)
+    _near_bits: int | None = field(default=None, repr=False)
 
     def count(self, group: str) -> int:
         return self.groups[group].bit_count()
@@ -279,11 +309,20 @@ class Screening:
         bits = self.groups[group]
         if not self.near:
             return positions_of(bits, start, stop)
-        near = sorted((p for p in self.near if bits >> p & 1), key=lambda p: (self.near[p], p))
+        keep = mask_of(bits, self.index.size)
+        near = self.near.nearest_first(keep, 0, stop)
         if stop is not None and stop <= len(near):
-            return near[start:stop]
-        rest = bits & ~bits_of(near)
-        return (near + positions_of(rest))[start:stop]
+            return near[start:stop].tolist()
+        near = self.near.nearest_first(keep)
+        rest = bits & ~self.near_bits
+        skip = max(0, start - len(near))
+        return near[start:].tolist() + positions_of(rest, skip, None if stop is None else stop - len(near))
+
+    @property
+    def near_bits(self) -> int:
+        if self._near_bits is None:
+            self._near_bits = bits_from(self.near.positions, self.index.size) if self.near else 0
+        return self._near_bits
 
     def outcomes(self, group: str, start: int = 0, stop: int | None = None) -> list[TrialOutcome]:
         """The group's trials from the start-th to before the stop-th, each with its reasons."""
@@ -323,7 +362,7 @@ def screen(index: CatalogIndex, facts: Mapping[str, Any], conditions: Collection
         screening.here = here
         screening.near = index.grid.near(here[0], here[1], max(NEAR_KM, within_km or 0))
         if within_km is not None:
-            close = bits_of(p for p, km in screening.near.items() if km <= within_km)
+            close = bits_from(screening.near.within(within_km), index.size)
             before = sum(bits.bit_count() for bits in groups.values())
             for key in groups:
                 groups[key] &= close

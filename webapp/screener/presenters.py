@@ -181,7 +181,18 @@ def reason_sentences(result: CriterionResult, answered: Callable[[str | None], t
     """What a criterion's outcome means for this person, starting from what they answered.
 
     `answered(fact)` gives the person's answer behind a fact, in words and as stored, or None.
+    Cards that share a rule share its result object, so each is worded once per page.
     """
+    memo = getattr(answered, "reasons", None)
+    if memo is not None:
+        found = memo.get(id(result))
+        if found is None or found[0] is not result:
+            found = memo[id(result)] = (result, _reason_sentences(result, answered))
+        return found[1]
+    return _reason_sentences(result, answered)
+
+
+def _reason_sentences(result: CriterionResult, answered: Callable[[str | None], tuple[str, Any] | None]) -> list[str]:
     sentences = []
     because = result.unknown_because
     found = None
@@ -213,6 +224,8 @@ def answer_lookup(answers: Mapping[str, Any], bank: Bank,
             cache[fact] = ((answer_text(question, value, texts[question.id]), value)
                            if question and value is not None and question.id in texts else None)
         return cache[fact]
+
+    answered.reasons = {}  # type: ignore[attr-defined]
 
     return answered
 
@@ -293,6 +306,11 @@ def answer_text(question: Question, value: Any, texts: QuestionText) -> str:
 
 def time_ago(months: int) -> str:
     """'2 years and 9 months ago', 'this month', in the reader's language."""
+    return _time_ago(months, str(get_locale()))
+
+
+@lru_cache(maxsize=2048)
+def _time_ago(months: int, locale: str) -> str:
     if months <= 0:
         return gettext("this month")
     years, rest = divmod(months, 12)
@@ -351,7 +369,9 @@ def nearby(groups: Sequence[ResultGroup], screening: Screening) -> dict[str, Nea
     found = {}
     for group in groups:
         for outcome in group.outcomes:
-            nearest = nearest_site(outcome.trial.sites, lat, lon)
+            position = screening.index.position.get(outcome.trial.registry_id)
+            sites = outcome.trial.sites or (screening.index.sites_of(position) if position is not None else ())
+            nearest = nearest_site(sites, lat, lon)
             card = outcome.trial.payload
             if nearest is None or card is None:
                 continue

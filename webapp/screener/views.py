@@ -246,7 +246,8 @@ def study_sites(registry_id: str):  # type: ignore[no-untyped-def]
     here = visit.plan.facts.get(LOCATION)
     distances = {}
     if isinstance(here, tuple):
-        distances = {site.number: km for km, site in by_distance(spec.sites, here[0], here[1])}
+        sites = spec.sites or visit.index.sites_of(position)
+        distances = {site.number: km for km, site in by_distance(sites, here[0], here[1])}
     order = sorted(range(len(card.locations)), key=lambda n: (distances.get(n, float("inf")), n))
     rows = [(card.locations[n], presenters.distance_text(distances[n]) if n in distances else None) for n in order]
     return render_template("screener/sites.html", card=card, rows=rows, located=bool(distances),

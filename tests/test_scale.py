@@ -1,0 +1,131 @@
+"""The set-based screening gives exactly the straightforward evaluation: over a synthetic
+catalog in the registry's proportions (bench/synth.py, the benchmark's own), for random
+people, every study's verdict equals what evaluating each of its rules one by one gives, and
+the nearest-first order equals measuring every site of every study."""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.synth import index_in_memory, synthetic_catalog  # noqa: E402
+from webapp.core.engine import Outcome, Verdict, evaluate  # noqa: E402
+from webapp.core.facts import CONDITIONS, LOCATION  # noqa: E402
+from webapp.core.places import NEAR_KM, distance_km  # noqa: E402
+from webapp.core.questions import NOT_SURE  # noqa: E402
+from webapp.core.screening import GROUPS, mask_of, positions_of, screen  # noqa: E402
+
+STUDIES = 1500
+PEOPLE = 120
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    bank, index = index_in_memory(synthetic_catalog(STUDIES, seed=7, education_pages=[]))
+    return bank, index
+
+
+def random_facts(rng: random.Random, bank, index) -> tuple[dict, list[str] | None]:
+    """A person: for each fact the catalog's rules read, an answer a question could give, "not
+    sure", or nothing yet; and where they live (or not)."""
+    from webapp.catalog.bank import answers_by_fact
+
+    choices = answers_by_fact(bank)
+    facts: dict = {}
+    for fact, spec in bank.facts.items():
+        if fact not in index.fact_studies or rng.random() < 0.2:
+            continue
+        if rng.random() < 0.1:
+            facts[fact] = NOT_SURE if spec.kind != "choice" else frozenset({NOT_SURE})
+        elif spec.kind == "choice":
+            options = sorted(choices.get(fact, ()))
+            facts[fact] = frozenset(rng.sample(options, rng.randint(1, min(2, len(options))))) if options else None
+        elif spec.kind == "duration":
+            facts[fact] = rng.randint(0, 360)
+        elif spec.kind == "number":
+            low, high = spec.lowest or 0, spec.highest or 120
+            value = rng.uniform(low, min(high, low + 100))
+            facts[fact] = round(value) if fact == "age_years" else round(value, 1)
+    facts = {k: v for k, v in facts.items() if v is not None}
+    conditions = sorted(facts[CONDITIONS]) if isinstance(facts.get(CONDITIONS), frozenset) else None
+    if rng.random() < 0.7:
+        facts[LOCATION] = (rng.uniform(25, 48), rng.uniform(-123, -70))
+    return facts, conditions
+
+
+def straightforward(criteria, facts) -> Verdict:
+    """Each rule on its own: any not met rules the study out; all met is a fit."""
+    outcomes = [evaluate(c, facts).outcome for c in criteria]
+    if any(o is Outcome.NOT_MET for o in outcomes):
+        return Verdict.UNLIKELY
+    return Verdict.FIT if outcomes and all(o is Outcome.MET for o in outcomes) else Verdict.CHECK
+
+
+def test_verdicts_equal_the_straightforward_evaluation(catalog):
+    bank, index = catalog
+    rng = random.Random(20261201)
+    seen = {verdict: 0 for verdict in Verdict}
+    for _ in range(PEOPLE):
+        facts, conditions = random_facts(rng, bank, index)
+        screening = screen(index, facts, conditions)
+        listed = index.related(conditions)
+        for verdict, bits in screening.verdicts.items():
+            mask = mask_of(bits, index.size)
+            for position, trial in enumerate(index.trials):
+                if not listed >> position & 1:
+                    assert not mask[position]
+                    continue
+                expected = straightforward(trial.criteria, facts)
+                assert bool(mask[position]) == (expected is verdict), (trial.registry_id, facts)
+                seen[verdict] += expected is verdict
+    # The random people reach every verdict, often.
+    assert all(count > 1000 for count in seen.values()), seen
+
+
+def test_nearest_first_equals_measuring_every_site(catalog):
+    bank, index = catalog
+    rng = random.Random(7)
+    for _ in range(25):
+        facts, conditions = random_facts(rng, bank, index)
+        facts[LOCATION] = here = (rng.uniform(25, 48), rng.uniform(-123, -70))
+        screening = screen(index, facts, conditions)
+        nearest = {}
+        for position in range(index.size):
+            sites = index.sites_of(position)
+            measured = [s for s in sites if s.taking] or sites
+            if measured:
+                km = min(distance_km(here[0], here[1], s.lat, s.lon) for s in measured)
+                if km <= NEAR_KM:
+                    nearest[position] = km
+        found = dict(zip(screening.near.positions.tolist(), screening.near.km.tolist()))
+        assert found.keys() == nearest.keys()
+        assert all(math.isclose(found[p], nearest[p], rel_tol=1e-9, abs_tol=1e-6) for p in nearest)
+        for group in GROUPS:
+            bits = screening.groups[group]
+            members = positions_of(bits)
+            expected = sorted((p for p in members if p in nearest), key=lambda p: (nearest[p], p)) + \
+                [p for p in members if p not in nearest]
+            assert screening.positions(group) == expected
+            assert screening.positions(group, 0, 10) == expected[:10]
+            assert screening.positions(group, 10, 20) == expected[10:20]
+
+
+def test_within_a_distance_keeps_exactly_the_studies_that_close(catalog):
+    bank, index = catalog
+    here = (32.7853, -79.9484)  # Charleston
+    facts = {LOCATION: here}
+    everywhere = screen(index, facts, None)
+    within = screen(index, facts, None, within_km=100 * 1.609344)
+    kept = set().union(*(positions_of(bits) for bits in within.groups.values()))
+    close = {p for p, km in zip(everywhere.near.positions.tolist(), everywhere.near.km.tolist()) if km <= 100 * 1.609344}
+    listed = set().union(*(positions_of(bits) for bits in everywhere.groups.values()))
+    assert kept == close & listed and kept
+    # Distance changes no verdict.
+    for verdict, bits in within.verdicts.items():
+        assert bits == everywhere.verdicts[verdict]
