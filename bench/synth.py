@@ -395,7 +395,9 @@ def make_app(database_url: str, instance_path: str):  # type: ignore[no-untyped-
     os.environ["TRIALCHECK_INSTANCE_PATH"] = instance_path
     from webapp import create_app
 
-    return create_app({"SECRET_KEY": "bench-build-only", "SQLALCHEMY_DATABASE_URI": database_url})
+    # Loading 100,000 studies takes longer than the app's background work is allowed.
+    return create_app({"SECRET_KEY": "bench-build-only", "SQLALCHEMY_DATABASE_URI": database_url,
+                       "BACKGROUND_DATABASE_SECONDS": 3600.0})
 
 
 def build_database(database_url: str, instance_path: str, document: dict[str, Any],

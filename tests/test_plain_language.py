@@ -105,7 +105,7 @@ def reasons_of(html: str) -> list[str]:
     found = []
     for listing in re.findall(r'<ul class="reasons">(.*?)</ul>', html, re.S):
         for item in re.findall(r"<li[^>]*>(.*?)</li>", listing, re.S):
-            item = re.sub(r'<span class="reason-mark"[^>]*>.*?</span>', "", item, flags=re.S)
+            item = re.sub(r'<i aria-hidden="true">.*?</i>', "", item, flags=re.S)
             found += blocks_of(item)
     return found
 

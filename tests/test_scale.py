@@ -129,3 +129,13 @@ def test_within_a_distance_keeps_exactly_the_studies_that_close(catalog):
     # Distance changes no verdict.
     for verdict, bits in within.verdicts.items():
         assert bits == everywhere.verdicts[verdict]
+
+
+def test_a_distance_filter_does_not_say_nothing_fits_when_something_further_away_does(catalog):
+    bank, index = catalog
+    facts = {LOCATION: (35.0, -40.0)}  # mid-Atlantic: no site within 25 miles
+    everywhere = screen(index, facts, None)
+    nearby = screen(index, facts, None, within_km=25 * 1.609344)
+    assert not everywhere.nothing_fits
+    assert nearby.count("fit") + nearby.count("check") == 0
+    assert not nearby.nothing_fits

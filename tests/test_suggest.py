@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from conftest import Screener, card, page_token, verdicts
+from conftest import Screener, card, create_staff, page_token, verdicts
 from webapp.catalog.models import Criterion, Trial
 from webapp.core.eligibility_text import EXCLUSION, INCLUSION, EligibilityLine, split_lines
 from webapp.core.suggest import suggest
@@ -120,6 +120,11 @@ def test_choice_facts(text, section, fact, met):
     ("History of gestational diabetes in a previous pregnancy", EXCLUSION),
     # A diagnosis of something else.
     ("A diagnosed episode of diabetic ketoacidosis within the past 1 month", EXCLUSION),
+    # An age at diagnosis is not a time since it.
+    ("Diagnosed with type 1 diabetes at age >= 18 years", INCLUSION),
+    # More decimals than a limit is written with: read whole or not at all.
+    ("HbA1c < 6.499%", INCLUSION),
+    ("BMI <= 24.999 kg/m2", INCLUSION),
 ])
 def test_an_unclear_line_suggests_nothing(text, section):
     assert one(text, section) is None
@@ -272,3 +277,30 @@ def test_suggestion_wording_writes_numbers_and_plurals_as_each_language_does(app
     assert days["en"]["description"] == "You were told you have type 1 diabetes less than 100 days ago"
     assert a1c["en"]["description"] == "Your A1C is at least 7 % and below 10.5 %"
     assert a1c["es"]["description"] == "Su A1C es de 7 % o más y menor de 10,5 %"
+
+
+def test_accepting_leaves_the_other_lines_that_say_the_same_for_staff(app, tmp_path):
+    """NCT02969798 gives its BMI range in an inclusion and an exclusion line; accepting the
+    suggestion links the first, and the second keeps its state: it may say more."""
+    from webapp.catalog.snapshot import question_bank
+    from webapp.staff import services
+
+    record = next(s for s in json.loads((SAMPLES / "diabetes-studies.json").read_text())["studies"]
+                  if s["protocolSection"]["identificationModule"]["nctId"] == "NCT02969798")
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(record))
+    assert app.test_cli_runner().invoke(args=["trials", "import-ctgov", str(path)]).exit_code == 0
+    staff_id = create_staff(app, "lines@clinic.example")
+    with app.app_context():
+        from webapp.catalog.suggesting import suggestions_for_trial
+        from webapp.staff.models import StaffUser
+
+        actor = db.session.get(StaffUser, staff_id)
+        trial = db.session.scalar(select(Trial).where(Trial.registry_id == "NCT02969798"))
+        [bmi] = [s for items in suggestions_for_trial(trial).values() for s in items if s.fact == "bmi"]
+        assert bmi.also, "the exclusion line says the same"
+        before = trial.untriaged_lines
+        services.accept_suggestion(actor, trial, question_bank(), bmi.line_key, "bmi", str(trial.version))
+        trial = db.session.scalar(select(Trial).where(Trial.registry_id == "NCT02969798"))
+        assert all(key not in (trial.line_triage or {}) for key in bmi.also)
+        assert trial.untriaged_lines == before - 1

@@ -61,7 +61,11 @@ class Defaults:
     # area's, work outside requests, connecting, and waiting for a free connection.
     DATABASE_SECONDS = 5.0
     STAFF_DATABASE_SECONDS = 60.0
-    BACKGROUND_DATABASE_SECONDS = 10.0
+    # The app's own work outside requests: reading the catalog revision, and building the
+    # catalog index from the database (about 5 s for 100,000 studies), which no request waits for.
+    BACKGROUND_DATABASE_SECONDS = 120.0
+    # `flask catalog load`, `flask trials import-ctgov` of a whole search page, ...
+    COMMAND_DATABASE_SECONDS = 3600.0
     DATABASE_CONNECT_SECONDS = 3
     DATABASE_POOL_SECONDS = 3
 

@@ -12,7 +12,8 @@ the same kind 503 as for a database that refuses connections.
 - New connections give up after `connect_timeout`, waiting for a free one after `pool_timeout`,
   and PostgreSQL itself cancels a statement after `statement_timeout`.
 - The deadline is DATABASE_SECONDS for patient pages, STAFF_DATABASE_SECONDS for the staff area
-  (imports and catalog loads take longer), BACKGROUND_DATABASE_SECONDS outside requests.
+  (imports and catalog loads take longer), COMMAND_DATABASE_SECONDS for `flask` commands and
+  BACKGROUND_DATABASE_SECONDS for the app's own work outside requests.
 
 SQLite is a local file and cannot hang this way; it is left as it is.
 """
@@ -27,6 +28,7 @@ import time
 import weakref
 from typing import Any
 
+import click
 from flask import Flask, current_app, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
@@ -96,6 +98,10 @@ def _budget() -> float:
         return 30.0
     config = current_app.config
     if not has_request_context():
+        # A command someone runs (a catalog load, an import of thousands of records) may take
+        # minutes; the app's own background work may not.
+        if click.get_current_context(silent=True) is not None:
+            return config["COMMAND_DATABASE_SECONDS"]
         return config["BACKGROUND_DATABASE_SECONDS"]
     return config["STAFF_DATABASE_SECONDS"] if request.path.startswith("/staff") else config["DATABASE_SECONDS"]
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -102,6 +103,9 @@ def import_each(records: list[tuple[str, Mapping[str, Any]]], show: bool = False
     report = BulkReport()
     catalog = ConditionCatalog.load()
     pending = 0
+    # pysqlite turns a savepoint opened first into the transaction itself, which its release
+    # commits: on SQLite each record is committed on its own.
+    batch = 1 if db.engine.dialect.name == "sqlite" else IMPORT_BATCH
 
     def commit() -> None:
         nonlocal pending
@@ -124,10 +128,14 @@ def import_each(records: list[tuple[str, Mapping[str, Any]]], show: bool = False
                     db.session.flush()
             except SQLAlchemyError as error:
                 report.refused.append(Refused(f"{where} ({study.registry_id})", _could_not_save(error)))
+            except Exception as error:  # noqa: BLE001 - one record's surprise must not end the import
+                current_app.logger.exception("import of one record failed")
+                report.refused.append(Refused(f"{where} ({study.registry_id})",
+                                              f"it could not be imported ({type(error).__name__}); nothing of it was saved"))
             else:
                 report.results.append(result)
                 pending += 1
-        if pending >= IMPORT_BATCH:
+        if pending >= batch:
             try:
                 commit()
             except SQLAlchemyError as error:

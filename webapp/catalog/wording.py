@@ -36,10 +36,16 @@ def _duration(value: float, unit: str) -> str:
     # A fraction takes the plural form of "other" in every language (CLDR); 100 is "other" in
     # each of ours (2 would be the Arabic dual, "two years").
     count = int(value) if float(value).is_integer() else 100
-    forms = {"years": (N_("%(num)s year"), N_("%(num)s years")),
-             "weeks": (N_("%(num)s week"), N_("%(num)s weeks")),
-             "days": (N_("%(num)s day"), N_("%(num)s days"))}.get(unit, (N_("%(num)s month"), N_("%(num)s months")))
-    return get_translations().ngettext(forms[0], forms[1], count) % {"num": number}
+    translations = get_translations()  # ngettext calls written out, so Babel extracts both forms
+    if unit == "years":
+        template = translations.ngettext("%(num)s year", "%(num)s years", count)
+    elif unit == "weeks":
+        template = translations.ngettext("%(num)s week", "%(num)s weeks", count)
+    elif unit == "days":
+        template = translations.ngettext("%(num)s day", "%(num)s days", count)
+    else:
+        template = translations.ngettext("%(num)s month", "%(num)s months", count)
+    return template % {"num": number}
 
 
 def _range(value: Mapping[str, Any], shown) -> tuple[str | None, str | None]:  # type: ignore[no-untyped-def]

@@ -296,8 +296,8 @@ class Screening:
 
     @property
     def nothing_fits(self) -> bool:
-        """No related trial is open and possibly a fit."""
-        return not (self.groups["fit"] or self.groups["check"])
+        """No related trial is open and possibly a fit (however far away)."""
+        return not (self.verdicts[Verdict.FIT] | self.verdicts[Verdict.CHECK]) & self.index.recruiting
 
     @property
     def under_18(self) -> bool:

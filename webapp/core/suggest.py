@@ -64,7 +64,8 @@ def clean(text: str) -> str:
     return " ".join(text.split())
 
 
-NUMBER = r"(\d{1,3}(?:[.,]\d{1,2})?)"
+# A number with at most two decimals, and the whole of it ("6.499" is not 6.49).
+NUMBER = r"(?<![\d.,])(\d{1,3}(?:[.,]\d{1,2})?)(?!\d|[.,]\d)"
 WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                 "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "eighteen": 18, "twenty": 20}
 
@@ -379,6 +380,10 @@ def _duration_limit(text: str) -> Limit | None:
                     r"diabetes|\bt[12]dm?\b|\bdm\b|pancreatitis|according to|based on|criteria|\bby\b", filler):
                 continue  # "a diagnosed episode of ketoacidosis within the past month"
             op = (match.group("op") or "").strip()
+            if re.search(r"\b(?:age|aged|ages|onset|old|older|younger)\b\W*(?:\w+\W+){0,2}$",
+                         lowered[max(0, match.start("op") - 30) if match.group("op") else match.start():
+                                 match.start("op") if match.group("op") else match.end()]):
+                continue  # "diagnosed at age >= 18 years": an age, not a time since
             number, unit = _num(match.group("n")), _unit(match.group("unit"))
             tail = lowered[match.end():match.end() + 30]
             if op.startswith(("within", "in the")) or re.match(r"\s*ago", tail) and re.search(AT_MOST + "|" + BELOW, op or "x"):

@@ -184,12 +184,16 @@ def reason_sentences(result: CriterionResult, answered: Callable[[str | None], t
     Cards that share a rule share its result object, so each is worded once per page.
     """
     memo = getattr(answered, "reasons", None)
-    if memo is not None:
-        found = memo.get(id(result))
-        if found is None or found[0] is not result:
-            found = memo[id(result)] = (result, _reason_sentences(result, answered))
-        return found[1]
-    return _reason_sentences(result, answered)
+    if memo is None:
+        return _reason_sentences(result, answered)
+    # What the sentences depend on: the same rule outcome on another card reads the same.
+    criterion = result.criterion
+    key = (result.outcome, result.unknown_because, criterion.fact, criterion.if_not_met,
+           criterion.team_lines, criterion.untriaged)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _reason_sentences(result, answered)
+    return found
 
 
 def _reason_sentences(result: CriterionResult, answered: Callable[[str | None], tuple[str, Any] | None]) -> list[str]:
@@ -346,7 +350,11 @@ class NearSite:
 
 def distance_text(km: float) -> str:
     """"640 miles (1,030 km)" in the reader's language and number format."""
-    locale = get_locale()
+    return _distance_text(round(km, 1), str(get_locale()))
+
+
+@lru_cache(maxsize=4096)
+def _distance_text(km: float, locale: str) -> str:
     miles = km / KM_PER_MILE
     kilometres = format_unit(round(km), "length-kilometer", length="short", locale=locale)
     if miles < 1:
@@ -373,8 +381,8 @@ def nearby(groups: Sequence[ResultGroup], screening: Screening) -> dict[str, Nea
             sites = outcome.trial.sites or (screening.index.sites_of(position) if position is not None else ())
             nearest = nearest_site(sites, lat, lon)
             card = outcome.trial.payload
-            if nearest is None or card is None:
-                continue
+            if nearest is None or card is None or nearest.site.number >= len(card.locations):
+                continue  # (the index is a moment behind a re-import: no site rather than a wrong one)
             location = card.locations[nearest.site.number]
             found[outcome.trial.registry_id] = NearSite(
                 facility=str(location.get("facility") or site_place(location)), place=site_place(location),

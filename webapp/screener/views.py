@@ -16,6 +16,7 @@ from ..core.questions import InvalidAnswer
 from ..core.engine import Assessment, Verdict
 from ..core.facts import LOCATION
 from ..core.places import FILTER_MILES, KM_PER_MILE, by_distance
+from ..core.questions import Kind
 from ..core.screening import TrialOutcome, screen, status_date
 from ..sharing import service as sharing
 from . import pagecache, presenters
@@ -146,6 +147,9 @@ def question(question_id: str):  # type: ignore[no-untyped-def]
     if not form.is_submitted():
         form.fill_from(visit.answers.get(question_id))
         if "_flashes" in session:
+            return render(generate_csrf())
+        if current.kind is Kind.PLACE and visit.answers.get(question_id) is not None:
+            # Where the person lives is never kept, not even in this process's page cache.
             return render(generate_csrf())
         # Everything this page shows, bar the CSRF token, comes from these values.
         key = pagecache.cache_key(visit.catalog.revision, g.lang_code, request.full_path,

@@ -304,7 +304,7 @@ def accept_suggestion(actor: StaffUser, trial: Trial, bank: Bank, line_key: str,
     """Turn the suggestion the app makes for a registry line into a criterion, with plain
     wording in every language from the fact's template (not reviewed). The suggestion is
     worked out again here from the stored text: what the browser sent names it, never its value.
-    Other lines that said the same are marked as already a criterion."""
+    Other lines that said the same stay as they are, for staff to mark (they may say more)."""
     from ..catalog.suggesting import suggestions_for_trial
     from ..catalog.wording import criterion_texts
 
@@ -332,11 +332,7 @@ def accept_suggestion(actor: StaffUser, trial: Trial, bank: Bank, line_key: str,
                           operator=found.operator, value=found.value, texts=texts,
                           source=f"Registry text, {found.section}: {found.line}"[:2000])
     trial.criteria.append(criterion)
-    triage = dict(trial.line_triage or {})
-    for key in found.also:
-        if key not in linked:
-            triage[key] = "criterion"
-    trial.line_triage = triage
+    # Other lines that say the same are left for staff: such a line may hold other rules too.
     count_untriaged_lines(trial)
     _touch(trial)
     audit(actor, "criterion.accept", trial.registry_id,
