@@ -186,3 +186,33 @@ def test_a_format_1_catalog_file_still_loads(empty_app, tmp_path):
     with empty_app.app_context():
         facts = set(db.session.scalars(select(Criterion.fact)))
     assert "time_since_diagnosis:type1" in facts and "months_since_type1_diagnosis" not in facts
+
+
+def test_registry_lines_are_recounted_with_the_current_splitter(empty_app, tmp_path):
+    """Migration 0006: a stored count of lines nobody has gone through that the splitter no
+    longer agrees with is corrected, so a study cannot look better than what staff have done."""
+    from flask_migrate import downgrade
+
+    from webapp.catalog.models import Trial
+    from webapp.core.eligibility_text import split_lines
+
+    text = ("A participant must meet all of the following criteria:\n\n1. Adults with type 2 diabetes\n"
+            "2. HbA1c between 7% and 10%\n\nA participant who meets any of the following criteria will "
+            "be excluded from participation in this study:\n\n1. Pregnancy\n2. Dialysis")
+    with empty_app.app_context():
+        upgrade()
+        load_catalog(read_bundled_catalog())
+        trial = db.session.scalar(select(Trial).limit(1))
+        trial.eligibility_text = text
+        trial.line_triage = {}
+        trial.untriaged_lines = 0  # what an older count could have left behind
+        trial.team_lines = 0
+        trial_id = trial.id
+        db.session.commit()
+        downgrade(revision="0005")
+        upgrade()
+        db.session.expire_all()
+        trial = db.session.get(Trial, trial_id)
+        lines = split_lines(text)
+        assert [line.section for line in lines] == ["inclusion", "inclusion", "exclusion", "exclusion"]
+        assert trial.untriaged_lines == 4 - sum(1 for c in trial.criteria if c.line_key)

@@ -8,6 +8,7 @@ process until the revision changes. A request costs one primary-key lookup of th
 from __future__ import annotations
 
 import gc
+import json
 import os
 import threading
 import time
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import selectinload
@@ -186,16 +187,24 @@ class Snapshot:
         criteria: dict[int, list[CoreCriterion]] = {}
         shared: dict[Any, CoreCriterion] = {}
         # Rows are streamed: at registry scale neither the rows nor their locations are held.
+        # The value as stored text: most rules repeat across studies, so each distinct text is
+        # parsed (and made a rule) once.
+        raw_value = cast(Criterion.value, Text)
         rows = db.session.execute(
-            select(Criterion.trial_id, Criterion.fact, Criterion.operator, Criterion.value)
+            select(Criterion.trial_id, Criterion.fact, Criterion.operator, raw_value)
             .join(Trial, Trial.id == Criterion.trial_id).where(listed)
             .order_by(Criterion.trial_id, Criterion.position).execution_options(yield_per=5000))
-        for trial_id, fact, operator, value in rows:
-            # Identical rules (same fact, operator and value) share one object across trials.
-            key = (fact, operator, frozen(value))
-            found = shared.get(key)
+        by_text: dict[tuple[Any, ...], CoreCriterion] = {}
+        for trial_id, fact, operator, text in rows:
+            found = by_text.get((fact, operator, text))
             if found is None:
-                found = shared[key] = criterion_for(fact, operator, value, specs)
+                value = json.loads(text) if text else {}
+                # Identical rules (same fact, operator and value) share one object across trials.
+                key = (fact, operator, frozen(value))
+                found = shared.get(key)
+                if found is None:
+                    found = shared[key] = criterion_for(fact, operator, value, specs)
+                by_text[(fact, operator, text)] = found
             criteria.setdefault(trial_id, []).append(found)
         known = set(self.bank.conditions)
         rule_sets: dict[tuple[int, ...], tuple[CoreCriterion, ...]] = {}

@@ -178,7 +178,7 @@ class PlaceTable:
 
     def find(self, text: str, limit: int = 5) -> list[Place]:
         """Places called `text`, most populous first. A state, region or country after a comma
-        narrows them ("Springfield, IL", "Paris, France", "Charleston, SC, US"), as does a last
+        narrows them ("Springfield, IL", "Paris, France", "Portland, OR, US"), as does a last
         word that is one ("Springfield IL")."""
         key = norm(text)
         if not key:
