@@ -220,9 +220,10 @@ def trial_edit(trial_id: int | None = None):  # type: ignore[no-untyped-def]
         form.shown.data = False
     lines = split_lines(trial.eligibility_text) if trial else []
     linked = {c.line_key: c for c in trial.criteria if c.line_key} if trial else {}
-    hidden_because = cannot_show(trial, set(ConditionCatalog.load().terms)) if trial else None
+    conditions = ConditionCatalog.load() if trial else None
+    hidden_because = cannot_show(trial, set(conditions.terms)) if conditions else None
     suggestions = suggestions_for_trial(trial) if trial else {}
-    names = ConditionCatalog.load().names if suggestions else {}
+    names = conditions.names if conditions and suggestions else {}
     texts = {key: [_suggestion_text(item, names) for item in items] for key, items in suggestions.items()}
     return render_template("staff/trial_edit.html", form=form, trial=trial, conflict=conflict,
                            action=forms.VersionForm(), languages=current_app.config["LANGUAGES"],
