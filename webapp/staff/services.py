@@ -159,7 +159,9 @@ def keep_source_translations(edited: list[dict[str, Any]], stored: list[dict[str
             for source in edited]
 
 
-def _touch(item: Trial | EducationPage) -> None:
+def _touch(item: Any) -> None:
+    """A trial, page, question, condition or fact staff changed: a catalog load keeps it, a
+    save from a stale page is refused, and every process rebuilds its index."""
     item.staff_edited = True
     if item.id is not None:
         item.version += 1
@@ -556,9 +558,7 @@ def save_bank_texts(actor: StaffUser, part: str, row: Any, lang: str, words: dic
     entry = {**bank_entry(part, row), "texts": texts}
     _check_bank(part, row, entry)
     row.texts = texts
-    row.staff_edited = True
-    row.version += 1
-    bump_revision()
+    _touch(row)
     audit(actor, f"{part[:-1]}.texts", row.key,
           f"Saved {lang} texts of {part[:-1]} {row.key} ({'reviewed' if words.get('reviewed') else 'not reviewed'})")
     _commit()
@@ -581,9 +581,7 @@ def move_bank_entry(actor: StaffUser, part: str, row: Any, step: int, version: s
         raise InvalidInput(f"This cannot be moved: {error}.") from None
     for position, item in enumerate(rows):
         item.position = position
-    row.version += 1
-    row.staff_edited = True
-    bump_revision()
+    _touch(row)
     audit(actor, f"{part[:-1]}.move", row.key, f"Moved {part[:-1]} {row.key} to place {target + 1}")
     _commit()
 
@@ -595,9 +593,7 @@ def set_bank_retired(actor: StaffUser, part: str, row: Any, retired: bool, versi
     _check_version(row, version, None, lambda r: bank_snapshot(part, r))
     _check_bank(part, row, {**bank_entry(part, row), "retired": retired})
     row.retired = retired
-    row.staff_edited = True
-    row.version += 1
-    bump_revision()
+    _touch(row)
     audit(actor, f"{part[:-1]}.{'retire' if retired else 'restore'}", row.key,
           f"{'Retired' if retired else 'Brought back'} {part[:-1]} {row.key}")
     _commit()
