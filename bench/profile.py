@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page", default="/en/results")
     parser.add_argument("--requests", type=int, default=5)
     parser.add_argument("--interval", type=float, default=0.001, help="sampling interval, s")
+    parser.add_argument("--database", type=Path,
+                        help="reuse this folder's database (db.sqlite3 and instance/, from an earlier run) "
+                             "instead of building one")
     parser.add_argument("--show-all", action="store_true", help="print every frame, not only the app's")
     args = parser.parse_args(argv)
     try:
@@ -45,13 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     from bench.run import person_form
     from webapp.catalog.service import read_bundled_catalog
 
-    folder = Path(tempfile.mkdtemp(prefix="trialcheck-profile-"))
-    url = f"sqlite:///{folder / 'profile.sqlite3'}"
-    bundled = read_bundled_catalog()
-    document = bundled if args.trials == 0 else synth.synthetic_catalog(
-        args.trials, education_pages=bundled["education_pages"])
-    synth.build_database(url, str(folder / "instance"), document,
-                         "service" if args.trials <= 2000 else "bulk")
+    folder = args.database or Path(tempfile.mkdtemp(prefix="trialcheck-profile-"))
+    url = f"sqlite:///{folder / 'db.sqlite3'}"
+    if args.database is None:
+        bundled = read_bundled_catalog()
+        document = bundled if args.trials == 0 else synth.synthetic_catalog(
+            args.trials, education_pages=bundled["education_pages"])
+        synth.build_database(url, str(folder / "instance"), document,
+                             "service" if args.trials <= 2000 else "bulk")
+        print(f"database: --database {folder}", file=sys.stderr)
     app = synth.make_app(url, str(folder / "instance"))
     client = app.test_client()
     page = client.get("/en/questions/conditions").get_data(as_text=True)

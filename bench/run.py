@@ -330,7 +330,7 @@ class Server:
                                         stderr=subprocess.STDOUT, start_new_session=True)
         from bench.loadgen import Client
 
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
@@ -339,11 +339,24 @@ class Server:
                 status, _, body = client.request("GET", "/healthz")
                 client.close()
                 if status == 200 and len(self.worker_pids()) == self.workers:
+                    self.wait_until_idle(deadline)
                     return
             except OSError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"gunicorn did not answer /healthz within 60 s:\n{self.log_tail()}")
+        raise RuntimeError(f"gunicorn did not answer /healthz within 120 s:\n{self.log_tail()}")
+
+    def wait_until_idle(self, deadline: float) -> None:
+        """Every worker builds its catalog index before it serves (gunicorn's post_worker_init);
+        the first answer comes from the quickest. Wait until the workers' CPU time stops
+        growing, so no scenario starts while a worker is still building."""
+        last = self.cpu_seconds()
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = self.cpu_seconds()
+            if now - last < 0.05:
+                return
+            last = now
 
     def log_tail(self) -> str:
         try:

@@ -152,9 +152,10 @@ class SiteGrid:
         measured = self.taking | ~any_taking[self.owner] if len(self.owner) else np.zeros(0, dtype=bool)
         order = np.argsort(self.lat[measured], kind="stable")
         self._lat = self.lat[measured][order]
-        self._lon = self.lon[measured][order]
-        self._lat_r = np.radians(self._lat)
-        self._lon_r = np.radians(self._lon)
+        # Each measured site as a point on the unit sphere: the straight-line (chord) distance
+        # to a person orders sites as the great-circle distance does, without trigonometry.
+        lat_r, lon_r = np.radians(self._lat), np.radians(self.lon[measured][order])
+        self._x, self._y, self._z = np.cos(lat_r) * np.cos(lon_r), np.cos(lat_r) * np.sin(lon_r), np.sin(lat_r)
         self._owner = self.owner[measured][order]
 
     def sites_of(self, position: int) -> tuple[Site, ...]:
@@ -169,22 +170,17 @@ class SiteGrid:
         low, high = (int(i) for i in np.searchsorted(self._lat, [lat - band, lat + band]))
         if low == high:
             return NearSites(np.zeros(0, dtype=np.int64), np.zeros(0))
-        lat_r, lon_r, owners = self._lat_r[low:high], self._lon_r[low:high], self._owner[low:high]
-        # ... and of longitude, where the band is narrow enough to say.
-        cos_edge = math.cos(math.radians(min(89.9, abs(lat) + band)))
-        width = within_km / (111.0 * cos_edge) + 0.01 if cos_edge > 0 else 360.0
-        if width < 180:
-            east = (self._lon[low:high] - lon + 540.0) % 360.0 - 180.0
-            inside = np.abs(east) <= width
-            lat_r, lon_r, owners = lat_r[inside], lon_r[inside], owners[inside]
-        p1 = math.radians(lat)
-        h = np.sin((lat_r - p1) / 2) ** 2 + math.cos(p1) * np.cos(lat_r) * np.sin((lon_r - math.radians(lon)) / 2) ** 2
-        km = 2 * EARTH_KM * np.arcsin(np.sqrt(np.minimum(1.0, h)))
-        close = km <= within_km
+        p, q = math.radians(lat), math.radians(lon)
+        # Squared chord to each site in the band, and the squared chord of `within_km`.
+        chord = (self._x[low:high] - math.cos(p) * math.cos(q)) ** 2
+        chord += (self._y[low:high] - math.cos(p) * math.sin(q)) ** 2
+        chord += (self._z[low:high] - math.sin(p)) ** 2
+        limit = (2 * math.sin(min(math.pi / 2, within_km / (2 * EARTH_KM)))) ** 2
+        close = chord <= limit
         best = np.full(self.size, np.inf)
-        np.minimum.at(best, owners[close], km[close])
-        positions = np.flatnonzero(best <= within_km)
-        return NearSites(positions, best[positions])
+        np.minimum.at(best, self._owner[low:high][close], chord[close])
+        positions = np.flatnonzero(best <= limit)
+        return NearSites(positions, 2 * EARTH_KM * np.arcsin(np.minimum(1.0, np.sqrt(best[positions]) / 2)))
 
 
 # A site's status under which it is taking people (ClinicalTrials.gov location statuses).

@@ -14,9 +14,11 @@ could leave unmet, or could meet where the trial might still be a fit.
 
 from __future__ import annotations
 
+from array import array
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date
 from typing import Any
 
@@ -96,6 +98,10 @@ def bits_from(positions: np.ndarray, size: int) -> int:
     return int.from_bytes(np.packbits(mask, bitorder="little").tobytes(), "little")
 
 
+def _bitset(positions: array, size: int) -> int:
+    return bits_from(np.frombuffer(positions, dtype=np.int32), size) if positions else 0
+
+
 # Above this many bits a bitset is read with numpy rather than bit by bit.
 LARGE_BITSET = 4096
 
@@ -141,16 +147,18 @@ class CatalogIndex:
         self.position = {t.registry_id: i for i, t in enumerate(self.trials)}
         rules: dict[int, _Rule] = {}
         by_key: dict[tuple[Any, ...], _Rule] = {}
-        self.by_condition: dict[str, int] = {}
-        recruiting = no_criteria = 0
+        # Positions are gathered first and each bitset made once: or-ing bits into a large int
+        # one at a time would copy it every time.
+        holding: dict[int, array] = {}
+        conditions: dict[str, array] = {}
+        recruiting, no_criteria = array("i"), array("i")
         for position, trial in enumerate(self.trials):
-            bit = 1 << position
             if trial.recruiting:
-                recruiting |= bit
+                recruiting.append(position)
             if not trial.criteria:
-                no_criteria |= bit
+                no_criteria.append(position)
             for tag in set(trial.conditions):
-                self.by_condition[tag] = self.by_condition.get(tag, 0) | bit
+                conditions.setdefault(tag, array("i")).append(position)
             for criterion in trial.criteria:
                 # Identical rules (same fact, operator and value) are one rule.
                 rule = rules.get(id(criterion))
@@ -159,9 +167,14 @@ class CatalogIndex:
                     rule = by_key.get(key)
                     if rule is None:
                         rule = by_key[key] = _Rule(criterion)
+                        holding[id(rule)] = array("i")
                     rules[id(criterion)] = rule
-                rule.studies |= bit
-        self.recruiting = recruiting
+                holding[id(rule)].append(position)
+        for rule in by_key.values():
+            rule.studies = _bitset(holding[id(rule)], self.size)
+        self.by_condition: dict[str, int] = {tag: _bitset(found, self.size) for tag, found in conditions.items()}
+        self.recruiting = _bitset(recruiting, self.size)
+        no_criteria = _bitset(no_criteria, self.size)
         self.any_condition = self.by_condition.get(ANY_CONDITION, 0)
         self.by_fact: dict[str | None, list[_Rule]] = {}
         self.fact_studies: dict[str, int] = {}
@@ -454,6 +467,7 @@ class StatusDate:
     stale: bool
 
 
+@lru_cache(maxsize=4096)
 def status_date(verified: str | None, updated: str | None, today: date) -> StatusDate:
     """The registry's status-verified date when it has one, else the record's last update."""
     for kind, when in (("verified", verified), ("updated", updated)):

@@ -13,6 +13,7 @@ from babel.dates import format_skeleton, get_date_format, get_month_names
 from babel.lists import format_list
 from babel.units import format_unit
 from flask_babel import format_decimal, format_number, get_locale, gettext, lazy_gettext as _l, ngettext
+from markupsafe import Markup, escape
 
 from ..bidi import isolate_latin
 from ..catalog.snapshot import ConditionText, QuestionText
@@ -163,20 +164,6 @@ def status_label(status: str) -> str:
     return str(STATUS_LABELS.get(status, STATUS_LABELS["UNKNOWN"]))
 
 
-def criterion_description(result: CriterionResult) -> str:
-    if result.criterion.untriaged:
-        return str(UNTRIAGED_DESCRIPTION)
-    if result.criterion.team_lines:
-        return str(TEAM_LINES_DESCRIPTION)
-    return result.criterion.description
-
-
-def unknown_reason(result: CriterionResult) -> str:
-    if result.criterion.team_lines:
-        return str(TEAM_LINES_REASON)
-    return str(UNKNOWN_REASONS[result.unknown_because or Unknown.STUDY_TEAM_CHECKS])
-
-
 def reason_sentences(result: CriterionResult, answered: Callable[[str | None], tuple[str, Any] | None]) -> list[str]:
     """What a criterion's outcome means for this person, starting from what they answered.
 
@@ -196,24 +183,72 @@ def reason_sentences(result: CriterionResult, answered: Callable[[str | None], t
     return found
 
 
+REASON_MARKS = {Outcome.MET: "✓", Outcome.NOT_MET: "✗", Outcome.UNKNOWN: "?"}
+
+
+def reason_items(results: Sequence[CriterionResult],
+                 answered: Callable[[str | None], tuple[str, Any] | None]) -> Markup:
+    """A card's reasons as list items: each rule's wording, then what its outcome means for
+    this person. Cards that share a rule with the same wording share its item, made once per page."""
+    memo = getattr(answered, "items", None)
+    locale = str(get_locale())
+    items = []
+    for result in results:
+        criterion = result.criterion
+        key = (criterion.description, result.outcome, result.unknown_because, criterion.fact,
+               criterion.if_not_met, criterion.team_lines, criterion.untriaged)
+        item = memo.get(key) if memo is not None else None
+        if item is None:
+            words = escape(" ".join(reason_sentences(result, answered)))
+            item = Markup(f"{_reason_head(locale, result.outcome, criterion.description, criterion.team_lines, criterion.untriaged)}"
+                          f"{words}</span>\n</li>\n")
+            if memo is not None:
+                memo[key] = item
+        items.append(item)
+    return Markup("").join(items)
+
+
+@lru_cache(maxsize=4096)
+def _reason_head(locale: str, outcome: Outcome, description: str, team_lines: bool, untriaged: bool) -> Markup:
+    """The start of a reason's list item: its mark and the rule's wording (the same for everyone)."""
+    wording = (str(UNTRIAGED_DESCRIPTION) if untriaged else str(TEAM_LINES_DESCRIPTION) if team_lines
+               else description)
+    return Markup(f'<li class="reason-{outcome.value}">\n<i aria-hidden="true">{REASON_MARKS[outcome]}</i>\n'
+                  f"<span><strong>{escape(wording)}</strong><br>\n")
+
+
 def _reason_sentences(result: CriterionResult, answered: Callable[[str | None], tuple[str, Any] | None]) -> list[str]:
-    sentences = []
     because = result.unknown_because
     found = None
     if result.outcome is not Outcome.UNKNOWN or because not in WITHOUT_ANSWER:
         found = answered(result.criterion.fact)
     if because is Unknown.NOT_SURE and found is not None and found[1] != NOT_SURE:
         # "Prefer not to say", "I don't know it": said as they answered it.
-        return [gettext("You answered: %(answer)s.", answer=found[0]), gettext("The study team will check.")]
-    if found is not None and because is not Unknown.NOT_SURE:
-        sentences.append(gettext("You answered: %(answer)s.", answer=found[0]))
-    if result.outcome is Outcome.UNKNOWN:
-        sentences.append(unknown_reason(result))
-        return sentences
-    sentences.append(str(OUTCOME_LABELS[result.outcome]))
-    if result.outcome is Outcome.NOT_MET and result.criterion.if_not_met:
-        sentences.append(result.criterion.if_not_met)
-    return sentences
+        return [_you_answered(found[0], answered), gettext("The study team will check.")]
+    said = [_you_answered(found[0], answered)] if found is not None and because is not Unknown.NOT_SURE else []
+    criterion = result.criterion
+    return said + list(_outcome_sentences(str(get_locale()), result.outcome, because, criterion.team_lines,
+                                          criterion.if_not_met))
+
+
+def _you_answered(answer: str, answered: Callable[[str | None], tuple[str, Any] | None]) -> str:
+    memo = getattr(answered, "said", None)
+    if memo is None:
+        return gettext("You answered: %(answer)s.", answer=answer)
+    found = memo.get(answer)
+    if found is None:
+        found = memo[answer] = gettext("You answered: %(answer)s.", answer=answer)
+    return found
+
+
+@lru_cache(maxsize=1024)
+def _outcome_sentences(locale: str, outcome: Outcome, because: Unknown | None, team_lines: bool,
+                       if_not_met: str | None) -> tuple[str, ...]:
+    """What a rule's outcome means, after the person's own answer (the same for everyone)."""
+    if outcome is Outcome.UNKNOWN:
+        return (str(TEAM_LINES_REASON) if team_lines else str(UNKNOWN_REASONS[because or Unknown.STUDY_TEAM_CHECKS]),)
+    label = str(OUTCOME_LABELS[outcome])
+    return (label, if_not_met) if outcome is Outcome.NOT_MET and if_not_met else (label,)
 
 
 def answer_lookup(answers: Mapping[str, Any], bank: Bank,
@@ -230,6 +265,8 @@ def answer_lookup(answers: Mapping[str, Any], bank: Bank,
         return cache[fact]
 
     answered.reasons = {}  # type: ignore[attr-defined]
+    answered.items = {}  # type: ignore[attr-defined]
+    answered.said = {}  # type: ignore[attr-defined]
 
     return answered
 

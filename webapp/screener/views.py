@@ -19,7 +19,7 @@ from ..core.places import FILTER_MILES, KM_PER_MILE, by_distance
 from ..core.questions import Kind
 from ..core.screening import TrialOutcome, screen, status_date
 from ..sharing import service as sharing
-from . import pagecache, presenters
+from . import cards, pagecache, presenters
 from .answers import clear_answers, count_once, current_answers, current_link_code, save_answers
 from .forms import form_class
 
@@ -216,6 +216,7 @@ def _screening_page(template: str, count: bool = False, group: str | None = None
         show_all=show_all,
         rows=visit.rows(),
         present=presenters,
+        card_parts=cards.parts_for(visit.catalog.revision, g.lang_code),
         status_of=lambda card: status_date(card.status_verified, card.registry_updated, today()),
         answered=presenters.answer_lookup(visit.answers, visit.bank, texts),
         nearby=presenters.nearby(groups, screening),
