@@ -183,3 +183,41 @@ def test_a_count_missed_while_the_database_was_down_is_made_on_the_next_page(app
     with app.app_context():
         screenings, _ = service.count_tables()
     assert [(r.started, r.finished) for r in screenings] == [(1, 1)]
+
+
+def test_verdict_counts_are_tallied_and_written_together(app, monkeypatch):
+    """As served, the results page only adds the screening's result groups to a tally, and the
+    refresher thread writes them together. A failed write keeps them for the next one."""
+    from collections import Counter
+
+    from webapp.sharing import service
+    from webapp.sharing.models import UsageCount
+
+    # As in production, except that the refresher thread sleeps through the test: it is driven here.
+    app.config.update(CATALOG_BACKGROUND_REFRESH=True, CATALOG_REVISION_SECONDS=3600)
+    expected: Counter[tuple[str, str]] = Counter()
+    for age in ("45", "46", "80"):
+        screener = Screener(app.test_client())
+        screener.questions_asked(PANCREATITIS | {"age": {"answer": age}})  # only what is asked
+        expected.update(verdicts(screener.results_html()).items())
+    assert len(set(expected.values())) > 1 or len(expected) > 1  # the three were not all alike
+
+    def written() -> dict[tuple[str, str], int]:
+        rows = db.session.scalars(select(UsageCount).where(UsageCount.event == service.VERDICT))
+        return {(r.registry_id, r.verdict): r.count for r in rows}
+
+    real = service._increment
+
+    def down(rows):  # type: ignore[no-untyped-def]
+        raise service.DBAPIError("INSERT", {}, Exception("the database went away"))
+
+    with app.app_context():
+        assert written() == {}  # nothing yet: the pages did not write them
+        monkeypatch.setattr(service, "_increment", down)
+        service.write_verdict_counts()
+        monkeypatch.setattr(service, "_increment", real)
+        assert written() == {}
+        service.write_verdict_counts()  # kept, not lost: written now, each screening once
+        assert written() == dict(expected)
+        service.write_verdict_counts()
+        assert written() == dict(expected)

@@ -119,6 +119,11 @@ def register_blueprints(app: Flask) -> None:
         limiter.exempt(blueprint)
     app.register_blueprint(screener_bp)
     app.register_blueprint(errors_bp)
+    from .sharing.service import VerdictTally, write_verdict_counts
+
+    app.extensions["verdict_tally"] = VerdictTally()
+    # Run by the catalog refresher thread about once a second (webapp.catalog.snapshot).
+    app.extensions["background_tasks"] = [write_verdict_counts]
 
 
 def register_template_filters(app: Flask) -> None:

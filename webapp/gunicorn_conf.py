@@ -53,6 +53,16 @@ def post_worker_init(worker: Any) -> None:
     warm_up(worker.wsgi)
 
 
+def worker_exit(server: Any, worker: Any) -> None:
+    # The verdict counts tallied since the refresher last wrote them.
+    from webapp.sharing.service import write_verdict_counts
+
+    app = getattr(worker, "wsgi", None)
+    if app is not None and hasattr(app, "app_context"):
+        with app.app_context():
+            write_verdict_counts()
+
+
 def on_starting(server: Any) -> None:
     # Inherited by the workers, which read it when the app is created.
     os.environ["TRIALCHECK_WORKERS"] = str(server.cfg.workers)

@@ -199,7 +199,7 @@ def _screening_page(template: str, count: bool = False, group: str | None = None
         groups, extra = [paged.group], {"page_of": (paged.number, paged.count), "group_key": group}
     if count:
         count_once("counted_finish", lambda token: sharing.count_finished(
-            visit.link_code, g.lang_code, sharing.landed(screening), token))
+            visit.link_code, g.lang_code, screening, token))
     # Only the trials on this page are read in the reader's language.
     groups = presenters.localised_groups(groups, lambda outcomes: catalog.localise_outcomes(outcomes, g.lang_code))
     pages = catalog.pages_for_conditions(chosen, g.lang_code)

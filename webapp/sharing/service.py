@@ -10,11 +10,14 @@ import hashlib
 import io
 import logging
 import secrets
+import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import numpy as np
 import segno
 from flask import current_app
 from sqlalchemy import delete, select
@@ -23,7 +26,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ..core.screening import positions_of
+from ..core.engine import Verdict
+from ..core.screening import CatalogIndex, Screening, mask_of
 from ..extensions import db
 from .models import CountedScreening, ShareLink, UsageCount
 
@@ -77,14 +81,6 @@ def link_scope(code: str | None) -> set[str] | None:
     return scope
 
 
-def landed(screening) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    """(registry id, result group) for every trial listed for the person, whether its card is
-    on the first results page or behind a "show more" link."""
-    trials = screening.index.trials
-    return [(trials[p].registry_id, verdict.value) for verdict, bits in screening.verdicts.items()
-            for p in positions_of(bits)]
-
-
 def qr_code(url: str, kind: str) -> bytes:
     """The link as a QR code, as SVG or PNG, big enough to scan from a printed flyer."""
     buffer = io.BytesIO()
@@ -98,47 +94,131 @@ def qr_code(url: str, kind: str) -> bytes:
 
 
 def _increment(rows: list[dict[str, object]]) -> None:
-    """Add one to each counter in a single statement, creating the ones that do not exist."""
+    """Add each row's count to its counter in a single statement, creating the ones that do not
+    exist."""
     insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(UsageCount).on_conflict_do_update(
+    statement = insert(UsageCount)
+    statement = statement.on_conflict_do_update(
         index_elements=["day", "link_code", "language", "event", "registry_id", "verdict"],
-        set_={"count": UsageCount.count + 1})
+        set_={"count": UsageCount.count + statement.excluded.count})
     db.session.execute(statement, rows)
 
 
 def count_started(link_code: str | None, language: str, token: str) -> bool:
-    return _record([(STARTED, "", "")], link_code, language, token)
+    return _record(STARTED, link_code, language, token)
 
 
-def count_finished(link_code: str | None, language: str, verdicts: list[tuple[str, str]], token: str) -> bool:
-    """`verdicts`: (registry id, result group) for each trial listed for the person."""
-    return _record([(FINISHED, "", "")] + [(VERDICT, rid, group) for rid, group in verdicts],
-                   link_code, language, token)
+def count_finished(link_code: str | None, language: str, screening: Screening, token: str) -> bool:
+    """Count a finished screening, and the result group each listed trial landed in (whether
+    its card is on the first results page or behind a "show more" link)."""
+    day = date.today()
+    return _record(FINISHED, link_code, language, token,
+                   then=lambda: tally().add((day, link_code or "", language), screening.index,
+                                           tuple(screening.verdicts[v] for v in TALLIED)))
 
 
-def _record(events: list[tuple[str, str, str]], link_code: str | None, language: str, token: str) -> bool:
-    """Add one screening's events to the day's counts, once per screening token; True when
-    they are counted (now or before). A count must never cost a patient their page: a failure
-    is logged and left for the next page to try again."""
+def _record(event: str, link_code: str | None, language: str, token: str,
+            then: Callable[[], None] | None = None) -> bool:
+    """Add one screening's event to the day's counts, once per screening token; True when it
+    is counted (now or before). `then` runs once the event is stored for the first time. A
+    count must never cost a patient their page: a failure is logged and left for the next page
+    to try again."""
     try:
         today = date.today()
         insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
         # RETURNING says whether this screening's event was new (rowcount is not reliable for
         # an ORM insert on every driver).
         first = db.session.execute(insert(CountedScreening.__table__).on_conflict_do_nothing().values(
-            token_hash=hashlib.sha256(token.encode()).hexdigest(), event=events[0][0], day=today)
+            token_hash=hashlib.sha256(token.encode()).hexdigest(), event=event, day=today)
             .returning(CountedScreening.__table__.c.token_hash)).first()
         if first is not None:
             _increment([{"day": today, "link_code": link_code or "", "language": language, "event": event,
-                         "registry_id": registry_id, "verdict": verdict, "count": 1}
-                        for event, registry_id, verdict in events])
+                         "registry_id": "", "verdict": "", "count": 1}])
         db.session.execute(delete(CountedScreening).where(CountedScreening.day < today - timedelta(days=1)))
         db.session.commit()
-        return True
     except Exception:
         db.session.rollback()
         log.warning("usage count not recorded", exc_info=True)
         return False
+    if first is not None and then is not None:
+        then()
+        if not current_app.config["CATALOG_BACKGROUND_REFRESH"]:
+            # No background thread to write the tally: it is written now.
+            write_verdict_counts()
+    return True
+
+
+TALLIED = (Verdict.FIT, Verdict.CHECK, Verdict.UNLIKELY)
+# Screenings a process keeps while the database cannot take their verdict counts.
+TALLY_KEPT = 10_000
+
+
+class VerdictTally:
+    """The result groups of this process's finished screenings, added up per trial and written
+    together (`write_verdict_counts`, about once a second from the catalog refresher thread).
+
+    With a registry-sized catalog one screening lists tens of thousands of trials: a row
+    written for each while the person waits would cost their results page most of a second.
+    A screening adds only its verdict bitsets (which trials landed in which group, nothing of
+    the answers), and the writer turns them into counts with numpy. A process that dies loses
+    at most its last second's screenings.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[tuple[tuple[date, str, str], CatalogIndex, tuple[int, ...]]] = []
+
+    def add(self, key: tuple[date, str, str], index: CatalogIndex, verdicts: tuple[int, ...]) -> None:
+        with self._lock:
+            self._pending.append((key, index, verdicts))
+
+    def take(self) -> list[tuple[tuple[date, str, str], CatalogIndex, tuple[int, ...]]]:
+        with self._lock:
+            taken, self._pending = self._pending, []
+        return taken
+
+    def give_back(self, taken: list[tuple[tuple[date, str, str], CatalogIndex, tuple[int, ...]]]) -> None:
+        with self._lock:
+            self._pending[:0] = taken
+            if len(self._pending) > TALLY_KEPT:
+                log.warning("verdict counts dropped: the database has not taken them for too long")
+                del self._pending[:len(self._pending) - TALLY_KEPT]
+
+
+def tally() -> VerdictTally:
+    """This app's tally (made with the app, see webapp.create_app)."""
+    return current_app.extensions["verdict_tally"]
+
+
+def write_verdict_counts() -> None:
+    """Write the tallied verdict counts; on a database error they are kept for the next try."""
+    taken = tally().take()
+    if not taken:
+        return
+    grouped: dict[tuple[tuple[date, str, str], int], list[tuple[int, ...]]] = {}
+    indexes: dict[int, CatalogIndex] = {}
+    for key, index, verdicts in taken:
+        indexes[id(index)] = index
+        grouped.setdefault((key, id(index)), []).append(verdicts)
+    rows = []
+    for ((day, link_code, language), index_id), screenings in grouped.items():
+        index = indexes[index_id]
+        for n, verdict in enumerate(TALLIED):
+            counts = np.zeros(index.size, dtype=np.int64)
+            for verdicts in screenings:
+                counts += mask_of(verdicts[n], index.size)
+            for position in np.flatnonzero(counts).tolist():
+                rows.append({"day": day, "link_code": link_code, "language": language, "event": VERDICT,
+                             "registry_id": index.trials[position].registry_id, "verdict": verdict.value,
+                             "count": int(counts[position])})
+    try:
+        if rows:
+            _increment(rows)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        tally().give_back(taken)
+        log.warning("verdict counts not written yet", exc_info=True)
 
 
 @dataclass
