@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..core.engine import Operator
 from ..core.facts import AGE_YEARS, CONDITIONS, SEX
@@ -121,11 +123,7 @@ def import_each(records: list[tuple[str, Mapping[str, Any]]], show: bool = False
             report.refused.append(Refused(where, str(error)))
         else:
             try:
-                with db.session.begin_nested():
-                    result = _import(study, catalog, show)
-                    if after_each is not None:
-                        after_each(result)
-                    db.session.flush()
+                result = _import_one(study, catalog, show, after_each, alone=pending == 0)
             except SQLAlchemyError as error:
                 report.refused.append(Refused(f"{where} ({study.registry_id})", _could_not_save(error)))
             except Exception as error:  # noqa: BLE001 - one record's surprise must not end the import
@@ -158,9 +156,36 @@ def import_each(records: list[tuple[str, Mapping[str, Any]]], show: bool = False
     return report
 
 
-def _could_not_save(error: SQLAlchemyError) -> str:
-    from sqlalchemy.orm.exc import StaleDataError
+# A record that met a racing save is written again up to this many times, waiting a little
+# longer each time: SQLite refuses the second of two writers at once rather than let them wait
+# for each other, and the first needs a moment to finish.
+RACE_TRIES = 5
+RACE_PAUSE_SECONDS = 0.02
 
+
+def _import_one(study: RegistryStudy, catalog: "ConditionCatalog", show: bool,
+                after_each: Callable[[ImportResult], None] | None, alone: bool) -> ImportResult:
+    """Write one record under its savepoint. A save that raced it (a staff edit of the same
+    study, or SQLite refusing a second writer) makes it run again on fresh rows, as an import
+    does not depend on what anyone saw, when it is `alone` in its transaction, so the rollback
+    loses no other record."""
+    for attempt in range(RACE_TRIES):
+        try:
+            with db.session.begin_nested():
+                result = _import(study, catalog, show)
+                if after_each is not None:
+                    after_each(result)
+                db.session.flush()
+            return result
+        except (StaleDataError, OperationalError):
+            if not alone or attempt == RACE_TRIES - 1:
+                raise
+            db.session.rollback()
+            time.sleep(RACE_PAUSE_SECONDS * 2 ** attempt)
+    raise AssertionError("unreachable")
+
+
+def _could_not_save(error: SQLAlchemyError) -> str:
     if isinstance(error, StaleDataError):
         return "someone saved this study at the same moment; import it again"
     return f"the database refused it ({type(error).__name__}); nothing of this record was saved"
