@@ -79,6 +79,11 @@ class HangingProxy:
         self.hanging.clear()
 
     def close(self) -> None:
+        # Shut down first: closing alone leaves a blocked accept() taking connections.
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.listener.close()
         for sock in self.sockets:
             sock.close()
@@ -141,9 +146,16 @@ def test_a_hung_database_does_not_freeze_the_site(tmp_path):
         (ARTIFACTS / "database-hangs.json").write_text(json.dumps(
             {k: round(v, 3) for k, v in figures.items()}, indent=1))
     finally:
+        # Stop the refresher thread: left running, it would go on reading (and rebuilding from)
+        # the test database the next tests drop and make again.
+        app.config["CATALOG_BACKGROUND_REFRESH"] = False
+        refresher = app.extensions.get("catalog_refresher")
+        if refresher is not None:
+            refresher[1].join(5)
         proxy.answer_again()
         with app.app_context():
             from webapp.extensions import db
 
             db.engine.dispose()
         proxy.close()
+    assert refresher is not None and not refresher[1].is_alive()

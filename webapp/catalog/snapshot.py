@@ -346,8 +346,8 @@ def _refresh(app_ref: Any, interval: float) -> None:
     while True:
         time.sleep(interval)
         app = app_ref()
-        if app is None:
-            return  # the app is gone (tests make many)
+        if app is None or not app.config["CATALOG_BACKGROUND_REFRESH"]:
+            return  # the app is gone, or was told to stop (tests make many)
         try:
             with app.app_context():
                 try:
