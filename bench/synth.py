@@ -438,6 +438,7 @@ def bulk_load(document: dict[str, Any]) -> None:
 
     from webapp.catalog.models import CatalogInfo, Criterion as CriterionRow, EducationPage, Trial
     from webapp.catalog.service import LoadReport, _load_bank, bump_revision
+    from webapp.catalog.sites import site_points_for
     from webapp.core.eligibility_text import split_lines
     from webapp.extensions import db
 
@@ -457,6 +458,8 @@ def bulk_load(document: dict[str, Any]) -> None:
         row["line_triage"] = triage
         row["untriaged_lines"] = sum(1 for k in keys if k not in triage and k not in with_criterion)
         row["team_lines"] = sum(1 for k in keys if triage.get(k) == "study_team" and k not in with_criterion)
+        # What the ORM's mapper event keeps up to date on every other write path.
+        row["site_points"] = site_points_for(row.get("locations"), row["status"])
         trial_rows.append(row)
         for index, entry in enumerate(item["criteria"]):
             criterion = {"trial_id": position + 1, "position": index, "fact": entry.get("fact"),

@@ -186,3 +186,49 @@ def test_no_location_reaches_the_database_the_logs_or_the_counts(app, caplog):
             stored += [repr(row) for row in db.session.execute(text(f'SELECT * FROM "{table}"'))]
     everything = "\n".join(stored)
     assert "92663" not in everything and "33.62" not in everything and "Newport Beach" not in everything
+
+
+def _grid_of(app):  # type: ignore[no-untyped-def]
+    """The built index's sites: each listed study's (lat, lon, taking, number) in catalog order."""
+    from webapp.catalog.snapshot import Snapshot
+
+    with app.app_context():
+        index = Snapshot("test").index
+        return {t.registry_id: index.sites_of(i) for i, t in enumerate(index.trials)}
+
+
+def test_each_study_keeps_its_sites_packed_and_the_index_is_the_same_without_them(app):
+    """The packed site points (read instead of every location when the index is built) are
+    kept up to date on every write, and are only a cache: missing or stale, the index is built
+    from the locations and comes out the same."""
+    from sqlalchemy import select, update
+
+    from webapp.catalog.models import Trial
+    from webapp.catalog.sites import site_points_for, zip_point
+    from webapp.core.places import sites_from
+
+    with app.app_context():
+        trials = db.session.scalars(select(Trial).where(Trial.archived.is_(False))).all()
+        assert trials and all(t.site_points == site_points_for(t.locations, t.status) for t in trials)
+        expected = {t.registry_id: sites_from(t.locations, t.status, zip_point) for t in trials}
+        ids = {t.registry_id: t.id for t in trials}
+    grid = _grid_of(app)
+    located = [r for r in grid if grid[r]]
+    assert len(located) >= 2 and grid == {r: expected[r] for r in grid}
+    with app.app_context():
+        # Missing (as in a database from before the column), and stale (another ZIP table).
+        db.session.execute(update(Trial).where(Trial.id == ids[located[0]]).values(status=Trial.status))
+        db.session.execute(text("UPDATE trial SET site_points = :stale WHERE id = :id"),
+                           {"stale": b"TCS1\x00\x00\x00\x00" + b"\x01" * 21, "id": ids[located[1]]})
+        db.session.commit()
+        # An ORM bulk UPDATE runs no mapper event: it clears the points rather than leave them stale.
+        assert db.session.scalar(select(Trial.site_points).where(Trial.id == ids[located[0]])) is None
+    assert _grid_of(app) == grid
+    with app.app_context():
+        trial = db.session.get(Trial, ids[located[1]])
+        trial.locations = [{"facility": "A new site", "zip": "10001", "country": "United States"}]
+        trial.version += 1
+        db.session.commit()
+        assert trial.site_points == site_points_for(trial.locations, trial.status)
+    new_york = zip_table().find("10001")
+    assert [(s.lat, s.lon, s.number) for s in _grid_of(app)[located[1]]] == [(new_york.lat, new_york.lon, 0)]

@@ -20,10 +20,11 @@ import pytest
 import webapp
 from flask_migrate import upgrade
 from markupsafe import escape
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, select, text
 
 from conftest import RECORDS, make_app, months_ago
 from webapp.catalog.service import load_catalog, read_bundled_catalog
+from webapp.catalog.sites import site_points_for
 from webapp.extensions import db
 
 CATALOG_TABLES = ("trial", "criterion", "education_page", "catalog_info")
@@ -96,7 +97,11 @@ def test_upgrading_keeps_every_catalog_row_and_value(database_url, tmp_path, sta
         bank = reflect(("catalog_question", "catalog_condition", "catalog_fact")).tables
         with db.engine.connect() as connection:
             counts = {name: len(connection.execute(select(table)).all()) for name, table in bank.items()}
+            # Migration 0007 packs each study's sites as the app keeps them.
+            points = connection.execute(text("SELECT locations, status, site_points FROM trial")).all()
         db.engine.dispose()
+    assert points and all(bytes(p) == site_points_for(json.loads(loc) if isinstance(loc, str) else loc, status)
+                          for loc, status, p in points)
     assert {name: len(rows) for name, rows in before.items()} == {
         "trial": 3, "criterion": 16, "education_page": 9, "catalog_info": 1}
     assert after["criterion"] == renamed(before["criterion"])

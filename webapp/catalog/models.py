@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -49,6 +49,10 @@ class Trial(db.Model):
     maximum_age: Mapped[str | None] = mapped_column(String(40))
     registry_conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
     locations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The located sites of `locations`, packed, kept up to date on every write of the locations
+    # or the status (webapp/catalog/sites.py), so building the catalog index does not parse the
+    # locations of every study. Only a cache: when missing or stale, the locations are read.
+    site_points: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     eligibility_text: Mapped[str | None] = mapped_column(Text)
     registry_updated: Mapped[str | None] = mapped_column(String(10))
     # Staff decisions on the lines of the registry's eligibility text, by line key:

@@ -104,25 +104,38 @@ class NearSites:
         return positions[order][start:stop]
 
 
+# A located site as stored and gathered: packed, 21 bytes (`pack_sites`).
+SITE_RECORD = np.dtype([("lat", "<f8"), ("lon", "<f8"), ("number", "<i4"), ("taking", "i1")])
+
+
+def pack_sites(sites: Sequence[Site]) -> bytes:
+    """A study's located sites as SITE_RECORD bytes (what `Trial.site_points` keeps)."""
+    return np.array([(s.lat, s.lon, s.number, s.taking) for s in sites], dtype=SITE_RECORD).tobytes()
+
+
 class SiteColumns:
-    """Sites gathered study by study into flat arrays (no object per site kept)."""
+    """Sites gathered study by study, as packed records (no object per site kept): the stored
+    `Trial.site_points` as they are, or a study's sites packed here."""
 
     def __init__(self) -> None:
-        self.lat, self.lon, self.taking = array("d"), array("d"), array("b")
-        self.number, self.owner, self.starts = array("i"), array("i"), array("i", [0])
-        self.located: list[int] = []
+        self.parts: list[bytes] = []
 
     def add(self, sites: Sequence[Site]) -> None:
-        position = len(self.starts) - 1
-        if sites:
-            self.located.append(position)
-        for site in sites:
-            self.lat.append(site.lat)
-            self.lon.append(site.lon)
-            self.taking.append(site.taking)
-            self.number.append(site.number)
-            self.owner.append(position)
-        self.starts.append(len(self.lat))
+        self.parts.append(pack_sites(sites) if sites else b"")
+
+    def add_packed(self, records: bytes) -> None:
+        if len(records) % SITE_RECORD.itemsize:
+            raise ValueError("not whole site records")
+        self.parts.append(records)
+
+    def records(self) -> tuple[np.ndarray, np.ndarray]:
+        """(every site in study order, as SITE_RECORD; each study's number of sites). The parts
+        are handed over (and let go) rather than kept twice."""
+        parts, self.parts = self.parts, []
+        counts = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+        joined = b"".join(parts)
+        del parts
+        return np.frombuffer(joined, dtype=SITE_RECORD), counts // SITE_RECORD.itemsize
 
 
 class SiteGrid:
@@ -135,28 +148,30 @@ class SiteGrid:
         if columns is not sites_by_position:
             for sites in sites_by_position:  # type: ignore[union-attr]
                 columns.add(sites)
-        lat, lon, taking, number = columns.lat, columns.lon, columns.taking, columns.number
-        owner, starts, located = columns.owner, columns.starts, columns.located
-        self.lat = np.frombuffer(lat, dtype=np.float64) if lat else np.zeros(0)
-        self.lon = np.frombuffer(lon, dtype=np.float64) if lon else np.zeros(0)
-        self.taking = np.frombuffer(taking, dtype=np.int8).astype(bool) if taking else np.zeros(0, dtype=bool)
-        self.number = np.frombuffer(number, dtype=np.int32) if number else np.zeros(0, dtype=np.int32)
-        self.owner = np.frombuffer(owner, dtype=np.int32) if owner else np.zeros(0, dtype=np.int32)
-        self.starts = np.frombuffer(starts, dtype=np.int32)
-        self.size = len(self.starts) - 1
-        self.located_positions = np.array(located, dtype=np.int64)
+        records, counts = columns.records()
+        # Views of the records, not copies.
+        self.lat, self.lon, self.number = records["lat"], records["lon"], records["number"]
+        self.taking = records["taking"].view(np.bool_)
+        self.size = len(counts)
+        self.owner = np.repeat(np.arange(self.size, dtype=np.int32), counts)
+        self.starts = np.zeros(self.size + 1, dtype=np.int64)
+        np.cumsum(counts, out=self.starts[1:])
+        self.located_positions = np.flatnonzero(counts)
         # The sites a study's distance is measured to: those taking people, if any of its are.
         any_taking = np.zeros(self.size, dtype=bool)
-        if len(self.owner):
-            any_taking[self.owner[self.taking]] = True
-        measured = self.taking | ~any_taking[self.owner] if len(self.owner) else np.zeros(0, dtype=bool)
-        order = np.argsort(self.lat[measured], kind="stable")
-        self._lat = self.lat[measured][order]
+        any_taking[self.owner[self.taking]] = True
+        measured = np.flatnonzero(self.taking | ~any_taking[self.owner])
+        # Sorted by latitude (as z, below, is: it grows with the latitude).
+        order = measured[np.argsort(self.lat[measured], kind="stable")]
+        del measured
         # Each measured site as a point on the unit sphere: the straight-line (chord) distance
         # to a person orders sites as the great-circle distance does, without trigonometry.
-        lat_r, lon_r = np.radians(self._lat), np.radians(self.lon[measured][order])
-        self._x, self._y, self._z = np.cos(lat_r) * np.cos(lon_r), np.cos(lat_r) * np.sin(lon_r), np.sin(lat_r)
-        self._owner = self.owner[measured][order]
+        lat_r, lon_r = np.radians(self.lat[order]), np.radians(self.lon[order])
+        self._z = np.sin(lat_r)
+        np.cos(lat_r, out=lat_r)
+        self._x, self._y = lat_r * np.cos(lon_r), lat_r * np.sin(lon_r)
+        del lat_r, lon_r
+        self._owner = self.owner[order]
 
     def sites_of(self, position: int) -> tuple[Site, ...]:
         start, stop = int(self.starts[position]), int(self.starts[position + 1])
@@ -167,7 +182,8 @@ class SiteGrid:
         """For each study with a site within `within_km`: the distance to its nearest site taking
         people (or, when none of its sites is taking people, to its nearest site)."""
         band = within_km / 111.0 + 0.01  # degrees of latitude, a little over
-        low, high = (int(i) for i in np.searchsorted(self._lat, [lat - band, lat + band]))
+        edges = np.sin(np.radians(np.clip([lat - band, lat + band], -90.0, 90.0)))
+        low, high = (int(i) for i in np.searchsorted(self._z, edges))
         if low == high:
             return NearSites(np.zeros(0, dtype=np.int64), np.zeros(0))
         p, q = math.radians(lat), math.radians(lon)
