@@ -200,29 +200,44 @@ class Snapshot:
             select(Criterion.trial_id, Criterion.fact, Criterion.operator, raw_value)
             .join(Trial, Trial.id == Criterion.trial_id).where(listed)
             .order_by(Criterion.trial_id, Criterion.position).execution_options(yield_per=5000))
-        by_text: dict[tuple[Any, ...], CoreCriterion] = {}
+        # Each distinct rule gets a small number, so a trial's rules are first a tuple of small
+        # ints (no new object per trial while reading).
+        by_text: dict[tuple[Any, ...], int] = {}
+        numbered: list[CoreCriterion] = []
+        number_of: dict[int, int] = {}
         # Trials with the same rules share one tuple, so a screening assesses it once (and the
         # rules of 100,000 trials take a few megabytes, not a list each).
         rule_sets: dict[tuple[int, ...], tuple[CoreCriterion, ...]] = {}
-        current: list[CoreCriterion] = []
+
+        def rule_set(numbers: tuple[int, ...]) -> tuple[CoreCriterion, ...]:
+            found = rule_sets.get(numbers)
+            if found is None:
+                found = rule_sets[numbers] = tuple(numbered[n] for n in numbers)
+            return found
+
+        current: list[int] = []
         current_id = None
         for trial_id, fact, operator, text in rows:
             if trial_id != current_id:
                 if current:
-                    criteria[current_id] = rule_sets.setdefault(tuple(map(id, current)), tuple(current))
+                    criteria[current_id] = rule_set(tuple(current))
                 current, current_id = [], trial_id
-            found = by_text.get((fact, operator, text))
-            if found is None:
+            number = by_text.get((fact, operator, text))
+            if number is None:
                 value = json.loads(text) if text else {}
                 # Identical rules (same fact, operator and value) share one object across trials.
                 key = (fact, operator, frozen(value))
                 found = shared.get(key)
                 if found is None:
                     found = shared[key] = criterion_for(fact, operator, value, specs)
-                by_text[(fact, operator, text)] = found
-            current.append(found)
+                number = number_of.setdefault(id(found), len(numbered))
+                if number == len(numbered):
+                    numbered.append(found)
+                by_text[(fact, operator, text)] = number
+            current.append(number)
         if current:
-            criteria[current_id] = rule_sets.setdefault(tuple(map(id, current)), tuple(current))
+            criteria[current_id] = rule_set(tuple(current))
+        del rule_sets, by_text
         known = set(self.bank.conditions)
         tag_sets: dict[tuple[str, ...], tuple[str, ...]] = {}
         statuses: dict[str, str] = {}
@@ -231,6 +246,7 @@ class Snapshot:
         # Each trial's sites as stored packed (sites.py); the few without them, or with stale
         # ones, are worked out from their locations after this pass.
         missing: dict[int, int] = {}
+        with_lines: dict[tuple[int, bool, bool], tuple[tuple[CoreCriterion, ...], tuple[CoreCriterion, ...]]] = {}
         trials = connection.execute(
             select(Trial.id, Trial.registry_id, Trial.status, Trial.conditions, Trial.untriaged_lines,
                    Trial.team_lines, Trial.site_points)
@@ -240,9 +256,13 @@ class Snapshot:
             if not tags:
                 continue  # no condition the catalog knows: it cannot be shown (staff are told why)
             tags = tag_sets.setdefault(tags, tags)
-            rules = with_line_rules(criteria.pop(trial_id, ()), untriaged or 0, team_lines or 0)
+            base = criteria.pop(trial_id, ())
             # Trials with the same rules share one tuple, so a screening assesses it once.
-            rules = rule_sets.setdefault(tuple(map(id, rules)), rules)
+            lines = (id(base), bool(team_lines), bool(untriaged))
+            found = with_lines.get(lines)
+            if found is None:  # (the base is kept with it, so its id is not reused meanwhile)
+                found = with_lines[lines] = (base, with_line_rules(base, untriaged or 0, team_lines or 0))
+            rules = found[1]
             # (One string per status, not one per trial.)
             specs_list.append(TrialSpec(registry_id, statuses.setdefault(status, status), tags, rules))
             records = stored_records(points)
@@ -256,6 +276,7 @@ class Snapshot:
             for trial_id, status, locations in connection.execute(
                     select(Trial.id, Trial.status, Trial.locations).where(Trial.id.in_(batch))):
                 sites.parts[missing[trial_id]] = pack_sites(sites_from(locations, status, zip_point))
+        del criteria, with_lines, tag_sets, statuses
         return CatalogIndex(specs_list, answers_by_fact(self.bank), sites=sites)
 
     def question_texts(self, lang: str) -> dict[str, QuestionText]:

@@ -13,9 +13,10 @@ import secrets
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import islice
 
 import numpy as np
 import segno
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 # Counts below this are shown as "fewer than 5", so small numbers cannot point at a person.
 SMALL_COUNT = 5
+# Verdict count rows written per statement (all in one transaction).
+COUNT_ROWS_PER_STATEMENT = 2000
 # How long a process keeps what it read of a share link (switching a link off takes effect
 # within this time).
 LINK_SCOPE_SECONDS = 60
@@ -200,20 +203,25 @@ def write_verdict_counts() -> None:
     for key, index, verdicts in taken:
         indexes[id(index)] = index
         grouped.setdefault((key, id(index)), []).append(verdicts)
-    rows = []
-    for ((day, link_code, language), index_id), screenings in grouped.items():
-        index = indexes[index_id]
-        for n, verdict in enumerate(TALLIED):
-            counts = np.zeros(index.size, dtype=np.int64)
-            for verdicts in screenings:
-                counts += mask_of(verdicts[n], index.size)
-            for position in np.flatnonzero(counts).tolist():
-                rows.append({"day": day, "link_code": link_code, "language": language, "event": VERDICT,
-                             "registry_id": index.trials[position].registry_id, "verdict": verdict.value,
-                             "count": int(counts[position])})
+
+    def rows() -> Iterator[dict[str, object]]:
+        for ((day, link_code, language), index_id), screenings in grouped.items():
+            index = indexes[index_id]
+            for n, verdict in enumerate(TALLIED):
+                counts = np.zeros(index.size, dtype=np.int64)
+                for verdicts in screenings:
+                    counts += mask_of(verdicts[n], index.size)
+                for position in np.flatnonzero(counts).tolist():
+                    yield {"day": day, "link_code": link_code, "language": language, "event": VERDICT,
+                           "registry_id": index.trials[position].registry_id, "verdict": verdict.value,
+                           "count": int(counts[position])}
+
     try:
-        if rows:
-            _increment(rows)
+        # In one transaction, a few thousand rows at a time: at 100,000 studies one screening
+        # alone is 40,000 rows, and a list of them all would cost the worker tens of MB.
+        counted = rows()
+        while chunk := list(islice(counted, COUNT_ROWS_PER_STATEMENT)):
+            _increment(chunk)
         db.session.commit()
     except Exception:
         db.session.rollback()
