@@ -166,11 +166,15 @@ class SiteGrid:
         del measured
         # Each measured site as a point on the unit sphere: the straight-line (chord) distance
         # to a person orders sites as the great-circle distance does, without trigonometry.
+        # (Rows x, y, z: a person's point times them is one pass over the band's sites.)
         lat_r, lon_r = np.radians(self.lat[order]), np.radians(self.lon[order])
-        self._z = np.sin(lat_r)
+        self._xyz = np.empty((3, len(order)))
+        np.sin(lat_r, out=self._xyz[2])
         np.cos(lat_r, out=lat_r)
-        self._x, self._y = lat_r * np.cos(lon_r), lat_r * np.sin(lon_r)
+        np.multiply(lat_r, np.cos(lon_r), out=self._xyz[0])
+        np.multiply(lat_r, np.sin(lon_r), out=self._xyz[1])
         del lat_r, lon_r
+        self._z = self._xyz[2]
         self._owner = self.owner[order]
 
     def sites_of(self, position: int) -> tuple[Site, ...]:
@@ -187,16 +191,20 @@ class SiteGrid:
         if low == high:
             return NearSites(np.zeros(0, dtype=np.int64), np.zeros(0))
         p, q = math.radians(lat), math.radians(lon)
-        # Squared chord to each site in the band, and the squared chord of `within_km`.
-        chord = (self._x[low:high] - math.cos(p) * math.cos(q)) ** 2
-        chord += (self._y[low:high] - math.cos(p) * math.sin(q)) ** 2
-        chord += (self._z[low:high] - math.sin(p)) ** 2
-        limit = (2 * math.sin(min(math.pi / 2, within_km / (2 * EARTH_KM)))) ** 2
-        close = chord <= limit
-        best = np.full(self.size, np.inf)
-        np.minimum.at(best, self._owner[low:high][close], chord[close])
-        positions = np.flatnonzero(best <= limit)
-        return NearSites(positions, 2 * EARTH_KM * np.arcsin(np.minimum(1.0, np.sqrt(best[positions]) / 2)))
+        # For points on the unit sphere the squared chord is 2 - 2 × their dot product: the
+        # nearest site has the largest dot product. The limit is `within_km`'s. (Element-wise,
+        # not a matrix product: BLAS would start threads in every worker.)
+        x, y, z = self._xyz[:, low:high]
+        dot = x * (math.cos(p) * math.cos(q))
+        dot += y * (math.cos(p) * math.sin(q))
+        dot += z * math.sin(p)
+        limit = 1 - (2 * math.sin(min(math.pi / 2, within_km / (2 * EARTH_KM)))) ** 2 / 2
+        close = dot >= limit
+        best = np.full(self.size, -np.inf)
+        np.maximum.at(best, self._owner[low:high][close], dot[close])
+        positions = np.flatnonzero(best >= limit)
+        chord = np.sqrt(np.maximum(0.0, 2 - 2 * best[positions]))
+        return NearSites(positions, 2 * EARTH_KM * np.arcsin(np.minimum(1.0, chord / 2)))
 
 
 # A site's status under which it is taking people (ClinicalTrials.gov location statuses).

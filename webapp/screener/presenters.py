@@ -252,16 +252,22 @@ def _outcome_sentences(locale: str, outcome: Outcome, because: Unknown | None, t
 
 
 def answer_lookup(answers: Mapping[str, Any], bank: Bank,
-                  texts: Mapping[str, QuestionText]) -> Callable[[str | None], tuple[str, Any] | None]:
-    """For the results page: the person's answer behind each fact, in words and as stored."""
+                  texts: Mapping[str, QuestionText],
+                  worded: Mapping[str, str] | None = None) -> Callable[[str | None], tuple[str, Any] | None]:
+    """For the results page: the person's answer behind each fact, in words and as stored.
+    `worded`: answers already put in words on the page (by question id), not worded again."""
     cache: dict[str | None, tuple[str, Any] | None] = {}
+    worded = worded or {}
 
     def answered(fact: str | None) -> tuple[str, Any] | None:
         if fact not in cache:
             question = bank.for_fact.get(fact) if fact else None
             value = answers.get(question.id) if question else None
-            cache[fact] = ((answer_text(question, value, texts[question.id]), value)
-                           if question and value is not None and question.id in texts else None)
+            if question and value is not None and question.id in texts:
+                text = worded.get(question.id)
+                cache[fact] = (answer_text(question, value, texts[question.id]) if text is None else text, value)
+            else:
+                cache[fact] = None
         return cache[fact]
 
     answered.reasons = {}  # type: ignore[attr-defined]

@@ -204,6 +204,7 @@ def _screening_page(template: str, count: bool = False, group: str | None = None
     groups = presenters.localised_groups(groups, lambda outcomes: catalog.localise_outcomes(outcomes, g.lang_code))
     pages = catalog.pages_for_conditions(chosen, g.lang_code)
     texts = visit.texts()
+    rows = visit.rows()
     return render_template(
         template,
         screening=screening,
@@ -214,12 +215,12 @@ def _screening_page(template: str, count: bool = False, group: str | None = None
         more_pages=len(pages) > READ_NEXT_PAGES,
         search_links=presenters.registry_searches(chosen, visit.catalog.condition_texts(g.lang_code)),
         show_all=show_all,
-        rows=visit.rows(),
+        rows=rows,
         present=presenters,
-        card_parts=cards.parts_for(visit.catalog.revision, g.lang_code),
-        status_of=lambda card: status_date(card.status_verified, card.registry_updated, today()),
-        answered=presenters.answer_lookup(visit.answers, visit.bank, texts),
-        nearby=presenters.nearby(groups, screening),
+        trial_card=cards.card_renderer(
+            cards.parts_for(visit.catalog.revision, g.lang_code), presenters.nearby(groups, screening),
+            lambda card: status_date(card.status_verified, card.registry_updated, today()),
+            presenters.answer_lookup(visit.answers, visit.bank, texts, {q.id: text for q, _, text in rows})),
         distance_filters=presenters.distance_filters(within_miles) if screening.here else [],
         within_miles=within_miles,
         narrowed=visit.scope is not None,
