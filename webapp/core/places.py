@@ -199,9 +199,10 @@ class SiteGrid:
         dot += y * (math.cos(p) * math.sin(q))
         dot += z * math.sin(p)
         limit = 1 - (2 * math.sin(min(math.pi / 2, within_km / (2 * EARTH_KM)))) ** 2 / 2
-        close = dot >= limit
+        # Each study's best over all its band's sites (picking the close ones first costs more
+        # than it saves), then the studies within the limit.
         best = np.full(self.size, -np.inf)
-        np.maximum.at(best, self._owner[low:high][close], dot[close])
+        np.maximum.at(best, self._owner[low:high], dot)
         positions = np.flatnonzero(best >= limit)
         chord = np.sqrt(np.maximum(0.0, 2 - 2 * best[positions]))
         return NearSites(positions, 2 * EARTH_KM * np.arcsin(np.minimum(1.0, chord / 2)))
