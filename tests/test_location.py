@@ -204,7 +204,7 @@ def test_each_study_keeps_its_sites_packed_and_the_index_is_the_same_without_the
     from sqlalchemy import select, update
 
     from webapp.catalog.models import Trial
-    from webapp.catalog.sites import site_points_for, zip_point
+    from webapp.catalog.sites import site_points_for, stamp, zip_point
     from webapp.core.places import sites_from
 
     with app.app_context():
@@ -223,6 +223,12 @@ def test_each_study_keeps_its_sites_packed_and_the_index_is_the_same_without_the
         db.session.commit()
         # An ORM bulk UPDATE runs no mapper event: it clears the points rather than leave them stale.
         assert db.session.scalar(select(Trial.site_points).where(Trial.id == ids[located[0]])) is None
+    assert _grid_of(app) == grid
+    with app.app_context():
+        # The right stamp but not whole records (a damaged value): also worked out again.
+        db.session.execute(text("UPDATE trial SET site_points = :damaged WHERE id = :id"),
+                           {"damaged": stamp() + b"\x01" * 5, "id": ids[located[1]]})
+        db.session.commit()
     assert _grid_of(app) == grid
     with app.app_context():
         trial = db.session.get(Trial, ids[located[1]])

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, attributes
 
-from ..core.places import pack_sites, sites_from
+from ..core.places import SITE_RECORD, pack_sites, sites_from
 from .models import Trial
 
 FORMAT = b"TCS1"
@@ -46,11 +46,14 @@ def site_points_for(locations: Sequence[Mapping[str, Any]] | None, status: str) 
 
 
 def stored_records(value: bytes | None) -> bytes | None:
-    """The packed sites of a stored value, or None when it is missing or stale."""
+    """The packed sites of a stored value, or None when it is missing, stale or not whole."""
     if value is None:
         return None
     value = bytes(value)  # PostgreSQL's driver gives a memoryview
-    return value[len(stamp()):] if value.startswith(stamp()) else None
+    if not value.startswith(stamp()):
+        return None
+    records = value[len(stamp()):]
+    return records if len(records) % SITE_RECORD.itemsize == 0 else None
 
 
 @event.listens_for(Trial, "before_insert")

@@ -11,7 +11,6 @@ measures only the sites in the band of latitude around them, all at once; the re
 from __future__ import annotations
 
 import math
-from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
