@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +27,7 @@ from ..core.registry_conditions import match_conditions
 from ..extensions import db
 from .ctgov import RegistryRecordError, RegistryStudy, age_criterion_value, parse_json, read_study, studies_in
 from .models import CatalogCondition, Criterion, Trial
-from .service import bump_revision, count_untriaged_lines
+from .service import bump_revision, count_untriaged_lines, retrying
 from ..core.eligibility_text import split_lines
 from .wording import criterion_texts, team_check_texts
 
@@ -169,20 +168,18 @@ def _import_one(study: RegistryStudy, catalog: "ConditionCatalog", show: bool,
     study, or SQLite refusing a second writer) makes it run again on fresh rows, as an import
     does not depend on what anyone saw, when it is `alone` in its transaction, so the rollback
     loses no other record."""
-    for attempt in range(RACE_TRIES):
-        try:
-            with db.session.begin_nested():
-                result = _import(study, catalog, show)
-                if after_each is not None:
-                    after_each(result)
-                db.session.flush()
-            return result
-        except (StaleDataError, OperationalError):
-            if not alone or attempt == RACE_TRIES - 1:
-                raise
-            db.session.rollback()
-            time.sleep(RACE_PAUSE_SECONDS * 2 ** attempt)
-    raise AssertionError("unreachable")
+
+    def write() -> ImportResult:
+        with db.session.begin_nested():
+            result = _import(study, catalog, show)
+            if after_each is not None:
+                after_each(result)
+            db.session.flush()
+        return result
+
+    if not alone:
+        return write()
+    return retrying((StaleDataError, OperationalError), RACE_TRIES, RACE_PAUSE_SECONDS)(write)()
 
 
 def _could_not_save(error: SQLAlchemyError) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
@@ -173,6 +174,30 @@ T = TypeVar("T")
 STALE_TRIES = 3
 
 
+def retrying(errors: tuple[type[BaseException], ...], tries: int,
+             pause: float = 0.0) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Run a write again from the start, after a rollback, when it fails with one of `errors`;
+    `pause` seconds before the second try, twice that before the third, and so on."""
+
+    def wrap(function: Callable[..., T]) -> Callable[..., T]:
+        @wraps(function)
+        def run(*args: Any, **kwargs: Any) -> T:
+            for attempt in range(tries):
+                try:
+                    return function(*args, **kwargs)
+                except errors:
+                    db.session.rollback()
+                    if attempt == tries - 1:
+                        raise
+                    if pause:
+                        time.sleep(pause * 2 ** attempt)
+            raise AssertionError("unreachable")
+
+        return run
+
+    return wrap
+
+
 def retry_when_stale(function: Callable[..., T]) -> Callable[..., T]:
     """Run a write again from the start when another transaction changed one of its rows
     between our read and our write.
@@ -182,19 +207,7 @@ def retry_when_stale(function: Callable[..., T]) -> Callable[..., T]:
     works on what the other transaction left: a staff save then meets its version check and
     reports an ordinary edit conflict; a catalog load keeps what staff just edited.
     """
-
-    @wraps(function)
-    def run(*args: Any, **kwargs: Any) -> T:
-        for attempt in range(STALE_TRIES):
-            try:
-                return function(*args, **kwargs)
-            except StaleDataError:
-                db.session.rollback()
-                if attempt == STALE_TRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
-
-    return run
+    return retrying((StaleDataError,), STALE_TRIES)(function)
 
 
 @retry_when_stale
