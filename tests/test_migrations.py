@@ -221,3 +221,34 @@ def test_registry_lines_are_recounted_with_the_current_splitter(empty_app, tmp_p
         lines = split_lines(text)
         assert [line.section for line in lines] == ["inclusion", "inclusion", "exclusion", "exclusion"]
         assert trial.untriaged_lines == 4 - sum(1 for c in trial.criteria if c.line_key)
+
+
+def test_a_serving_process_loads_alembic_only_when_something_migrates(tmp_path):
+    """Flask-Migrate (and Alembic, about 11 MB) is bound on first use: a process that serves
+    pages never loads it, an upgrade in process still works, and `flask db` is still there."""
+    import os
+    import subprocess
+    import sys
+
+    database = tmp_path / "db.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "TRIALCHECK_INSTANCE_PATH": str(tmp_path)}
+    script = (
+        "import sys, webapp\n"
+        "app = webapp.create_app()\n"
+        "assert app.test_client().get('/healthz').status_code == 200\n"
+        "print('serving', 'alembic' in sys.modules, 'flask_migrate' in sys.modules)\n"
+        "from flask_migrate import upgrade\n"
+        "with app.app_context():\n"
+        "    upgrade()\n"
+        "print('upgraded', 'alembic' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,
+                          cwd=Path(webapp.__file__).parent.parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "serving False False" in done.stdout
+    assert "upgraded True" in done.stdout
+    flask = Path(sys.executable).with_name("flask")
+    current = subprocess.run([str(flask), "--app", "webapp", "db", "current"], env=env, capture_output=True,
+                             text=True, timeout=120, cwd=Path(webapp.__file__).parent.parent)
+    assert current.returncode == 0, current.stderr[-2000:]
+    assert "(head)" in current.stdout
