@@ -30,7 +30,7 @@ from ..core.engine import Assessment, CriterionResult, InvalidCriterion, Operato
 from ..core.engine import Criterion as CoreCriterion
 from ..core.facts import FactSpec
 from ..core.questions import Bank
-from ..core.places import SiteColumns, pack_sites, sites_from
+from ..core.places import Site, SiteColumns, pack_sites, sites_from
 from ..core.screening import ANY_CONDITION, CatalogIndex, TrialOutcome, TrialSpec, frozen, relates_to, with_line_rules
 from ..extensions import db
 from ..languages import RIGHT_TO_LEFT
@@ -136,6 +136,8 @@ class TrialCard:
     # The language title, summary and "involves" are actually in (English when not translated).
     text_lang: str
     locations: list[dict[str, Any]] = field(default_factory=list)
+    # Its located sites (numbered by their place in `locations`), for its nearest site.
+    sites: tuple[Site, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -493,6 +495,7 @@ def _card_and_criteria(trial: Trial, lang: str, bank: Bank) -> tuple[TrialCard, 
         unreviewed=unreviewed_text(texts),
         text_lang=DEFAULT_LANGUAGE if card_fallback else lang,
         untranslated=untranslated, locations=trial.locations or [],
+        sites=sites_from(trial.locations, trial.status, zip_point),
     )
     return card, tuple(criteria)
 

@@ -139,8 +139,9 @@ class SiteColumns:
 
 class SiteGrid:
     """Every located site of the listed studies, as arrays: a screening measures the sites in
-    the band of latitude around the person at once (numpy), and a card's sites are read back
-    from the same arrays."""
+    the band of latitude around the person at once (numpy). Only what that needs is kept (each
+    measured site as a point on the unit sphere, and its study); a card's own sites come with
+    the card (`TrialCard.sites`)."""
 
     def __init__(self, sites_by_position: Iterable[Sequence[Site]] | SiteColumns):
         columns = sites_by_position if isinstance(sites_by_position, SiteColumns) else SiteColumns()
@@ -148,38 +149,32 @@ class SiteGrid:
             for sites in sites_by_position:  # type: ignore[union-attr]
                 columns.add(sites)
         records, counts = columns.records()
-        # Views of the records, not copies.
-        self.lat, self.lon, self.number = records["lat"], records["lon"], records["number"]
-        self.taking = records["taking"].view(np.bool_)
         self.size = len(counts)
-        self.owner = np.repeat(np.arange(self.size, dtype=np.int32), counts)
-        self.starts = np.zeros(self.size + 1, dtype=np.int64)
-        np.cumsum(counts, out=self.starts[1:])
         self.located_positions = np.flatnonzero(counts)
+        owner = np.repeat(np.arange(self.size, dtype=np.int32), counts)
         # The sites a study's distance is measured to: those taking people, if any of its are.
+        taking = records["taking"].view(np.bool_)
         any_taking = np.zeros(self.size, dtype=bool)
-        any_taking[self.owner[self.taking]] = True
-        measured = np.flatnonzero(self.taking | ~any_taking[self.owner])
+        any_taking[owner[taking]] = True
+        measured = np.flatnonzero(taking | ~any_taking[owner])
+        del taking, any_taking
         # Sorted by latitude (as z, below, is: it grows with the latitude).
-        order = measured[np.argsort(self.lat[measured], kind="stable")]
+        order = measured[np.argsort(records["lat"][measured], kind="stable")]
         del measured
+        self._owner = owner[order]
+        del owner
         # Each measured site as a point on the unit sphere: the straight-line (chord) distance
         # to a person orders sites as the great-circle distance does, without trigonometry.
         # (Rows x, y, z: a person's point times them is one pass over the band's sites.)
-        lat_r, lon_r = np.radians(self.lat[order]), np.radians(self.lon[order])
-        self._xyz = np.empty((3, len(order)))
+        lat_r, lon_r = np.radians(records["lat"][order]), np.radians(records["lon"][order])
+        del records, order
+        self._xyz = np.empty((3, len(lat_r)))
         np.sin(lat_r, out=self._xyz[2])
         np.cos(lat_r, out=lat_r)
         np.multiply(lat_r, np.cos(lon_r), out=self._xyz[0])
         np.multiply(lat_r, np.sin(lon_r), out=self._xyz[1])
         del lat_r, lon_r
         self._z = self._xyz[2]
-        self._owner = self.owner[order]
-
-    def sites_of(self, position: int) -> tuple[Site, ...]:
-        start, stop = int(self.starts[position]), int(self.starts[position + 1])
-        return tuple(Site(float(self.lat[i]), float(self.lon[i]), bool(self.taking[i]), int(self.number[i]))
-                     for i in range(start, stop))
 
     def near(self, lat: float, lon: float, within_km: float = NEAR_KM) -> NearSites:
         """For each study with a site within `within_km`: the distance to its nearest site taking

@@ -205,10 +205,6 @@ class CatalogIndex:
     def __len__(self) -> int:
         return self.size
 
-    def sites_of(self, position: int) -> tuple[Site, ...]:
-        """A trial's located sites (from the index's arrays)."""
-        return self.grid.sites_of(position) if position < self.grid.size else ()
-
     def bits_for(self, registry_ids: Iterable[str]) -> int:
         return bits_of(self.position[r] for r in registry_ids if r in self.position)
 

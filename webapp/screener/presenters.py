@@ -420,12 +420,12 @@ def nearby(groups: Sequence[ResultGroup], screening: Screening) -> dict[str, Nea
     found = {}
     for group in groups:
         for outcome in group.outcomes:
-            position = screening.index.position.get(outcome.trial.registry_id)
-            sites = outcome.trial.sites or (screening.index.sites_of(position) if position is not None else ())
-            nearest = nearest_site(sites, lat, lon)
             card = outcome.trial.payload
-            if nearest is None or card is None or nearest.site.number >= len(card.locations):
-                continue  # (the index is a moment behind a re-import: no site rather than a wrong one)
+            if card is None:
+                continue
+            nearest = nearest_site(outcome.trial.sites or card.sites, lat, lon)
+            if nearest is None or nearest.site.number >= len(card.locations):
+                continue
             location = card.locations[nearest.site.number]
             found[outcome.trial.registry_id] = NearSite(
                 facility=str(location.get("facility") or site_place(location)), place=site_place(location),

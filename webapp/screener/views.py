@@ -252,7 +252,7 @@ def study_sites(registry_id: str):  # type: ignore[no-untyped-def]
     here = visit.plan.facts.get(LOCATION)
     distances = {}
     if isinstance(here, tuple):
-        sites = spec.sites or visit.index.sites_of(position)
+        sites = spec.sites or card.sites
         distances = {site.number: km for km, site in by_distance(sites, here[0], here[1])}
     order = sorted(range(len(card.locations)), key=lambda n: (distances.get(n, float("inf")), n))
     rows = [(card.locations[n], presenters.distance_text(distances[n]) if n in distances else None) for n in order]
