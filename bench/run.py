@@ -682,6 +682,9 @@ def render(info: dict[str, str], settings: Settings, server_command: str,
 
     add("## Evaluating one person in process (`webapp.core.screening.screen`)")
     add("")
+    add("Each run is what a results page asks of the engine: `screen()`, then each group's first "
+        "trials as the page shows them, nearest first (the distances to the person's sites are measured there).")
+    add("")
     add("| trials | criteria | listed (fit / check / unlikely / not recruiting) | unrelated | screen() ms, median (best) | per trial µs (best) | GC off, ms, median (best) | catalog_index(), first call / later calls, ms | target |")
     add("|--:|--:|---|--:|--:|--:|--:|--:|---|")
     measured = [row for row in evaluation if row["trials"] in settings.eval_sizes]

@@ -10,6 +10,7 @@ import random
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -111,7 +112,7 @@ def test_nearest_first_equals_measuring_every_site(catalog, document):
                 km = min(distance_km(here[0], here[1], s.lat, s.lon) for s in measured)
                 if km <= NEAR_KM:
                     nearest[position] = km
-        found = dict(zip(screening.near.positions.tolist(), screening.near.km.tolist()))
+        found = dict(zip(screening.near.all.positions.tolist(), screening.near.all.km.tolist()))
         assert found.keys() == nearest.keys()
         assert all(math.isclose(found[p], nearest[p], rel_tol=1e-9, abs_tol=1e-6) for p in nearest)
         for group in GROUPS:
@@ -120,6 +121,9 @@ def test_nearest_first_equals_measuring_every_site(catalog, document):
             expected = sorted((p for p in members if p in nearest), key=lambda p: (nearest[p], p)) + \
                 [p for p in members if p not in nearest]
             assert screening.positions(group) == expected
+            # (Few enough for the nearest to be found within 25 or 100 miles, not measuring all.)
+            assert screening.positions(group, 0, 1) == expected[:1]
+            assert screening.positions(group, 1, 3) == expected[1:3]
             assert screening.positions(group, 0, 10) == expected[:10]
             assert screening.positions(group, 10, 20) == expected[10:20]
 
@@ -131,7 +135,7 @@ def test_within_a_distance_keeps_exactly_the_studies_that_close(catalog):
     everywhere = screen(index, facts, None)
     within = screen(index, facts, None, within_km=100 * 1.609344)
     kept = set().union(*(positions_of(bits) for bits in within.groups.values()))
-    close = {p for p, km in zip(everywhere.near.positions.tolist(), everywhere.near.km.tolist()) if km <= 100 * 1.609344}
+    close = {p for p, km in zip(everywhere.near.all.positions.tolist(), everywhere.near.all.km.tolist()) if km <= 100 * 1.609344}
     listed = set().union(*(positions_of(bits) for bits in everywhere.groups.values()))
     assert kept == close & listed and kept
     # Distance changes no verdict.
@@ -147,3 +151,44 @@ def test_a_distance_filter_does_not_say_nothing_fits_when_something_further_away
     assert not everywhere.nothing_fits
     assert nearby.count("fit") + nearby.count("check") == 0
     assert not nearby.nothing_fits
+
+
+def test_the_sites_near_anyone_on_earth_are_all_found():
+    """Sites anywhere (by the poles, either side of longitude 180) and people anywhere: each
+    study's distance within a radius is the one measuring every site gives."""
+    from webapp.core.places import Nearby, Site, SiteGrid
+
+    rng = random.Random(11)
+    corners = [(89.9, 10.0), (-89.95, -170.0), (0.0, 179.99), (0.0, -179.99), (65.0, 179.5), (-40.0, -179.8)]
+
+    def point():
+        if rng.random() < 0.3:
+            lat, lon = rng.choice(corners)
+            return (max(-90.0, min(90.0, lat + rng.uniform(-0.5, 0.5))),
+                    ((lon + rng.uniform(-1.5, 1.5) + 180) % 360) - 180)
+        return rng.uniform(-90, 90), rng.uniform(-180, 180)
+
+    studies = [tuple(Site(*point(), rng.random() < 0.7, n) for n in range(rng.randint(0, 5))) for _ in range(600)]
+    grid = SiteGrid(studies)
+    for _ in range(120):
+        lat, lon = point()
+        for km in (10.0, 40.2, 160.9, 804.7, 3000.0, 21000.0):
+            found = grid.near(lat, lon, km)
+            got = dict(zip(found.positions.tolist(), found.km.tolist()))
+            expected = {}
+            for position, sites in enumerate(studies):
+                measured = [s for s in sites if s.taking] or sites
+                if measured:
+                    best = min(distance_km(lat, lon, s.lat, s.lon) for s in measured)
+                    if best <= km:
+                        expected[position] = best
+            # (A study exactly at the limit may fall either side of it.)
+            borderline = {p for p, d in expected.items() if abs(d - km) < 1e-6}
+            assert got.keys() - borderline == expected.keys() - borderline, (lat, lon, km)
+            assert all(math.isclose(got[p], expected[p], rel_tol=1e-9, abs_tol=1e-6) for p in expected if p in got)
+        # Measured step by step, the same as all at once.
+        nearby, everything = Nearby(grid, lat, lon, 804.7), grid.near(lat, lon, 804.7)
+        keep = np.packbits(np.array([rng.random() < 0.5 for _ in studies]), bitorder="little")
+        for stop in (1, 3, 8):
+            assert nearby.nearest_first(keep, 0, stop).tolist() == everything.nearest_first(keep, 0, stop).tolist()
+        assert nearby.within(40.2).tolist() == everything.within(40.2).tolist()

@@ -4,8 +4,9 @@ Distance never changes a verdict. It orders the studies within each result group
 a near site first), narrows the list when the person asks for it (within 25, 100 or 500 miles),
 and says on each card which site is nearest.
 
-The sites are kept once per catalog as arrays sorted by latitude, so a person's screening
-measures only the sites in the band of latitude around them, all at once; the rest are "far".
+The sites are kept once per catalog as arrays in rows of latitude, sorted by longitude in each
+row, so a person's screening measures only the sites that can be within reach, all at once; the
+rest are "far". A page's nearest studies are looked for close by first (`Nearby`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ NEAR_KM = 500 * KM_PER_MILE
 # The nearest site of a card further than this gets the note about help with travel.
 FAR_KM = 100 * KM_PER_MILE
 FILTER_MILES = (25, 100, 500)
+# Rows of latitude (one degree each) the sites are kept in.
+ROWS = 180
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -74,10 +77,12 @@ class NearSites:
     """The studies with a site within some distance of a person: their positions (ascending)
     and the kilometres to each one's nearest measured site."""
 
-    __slots__ = ("positions", "km")
+    __slots__ = ("positions", "km", "_byte", "_bit")
 
     def __init__(self, positions: np.ndarray, km: np.ndarray):
         self.positions, self.km = positions, km
+        self._byte: np.ndarray | None = None
+        self._bit: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -89,10 +94,17 @@ class NearSites:
         """Positions of the studies with a site within `km`."""
         return self.positions[self.km <= km]
 
+    def kept(self, keep: np.ndarray) -> np.ndarray:
+        """For each of these studies, whether `keep` holds it: `keep` is a set of catalog
+        positions packed as bits (uint8, the lowest bit first), read only where these are."""
+        if self._byte is None:
+            self._byte, self._bit = self.positions >> 3, (self.positions & 7).astype(np.uint8)
+        return ((keep[self._byte] >> self._bit) & 1).view(bool)
+
     def nearest_first(self, keep: np.ndarray, start: int = 0, stop: int | None = None) -> np.ndarray:
-        """The positions `keep` (a boolean per catalog position) allows, nearest first (ties by
+        """The positions `keep` (packed bits, as for `kept`) holds, nearest first (ties by
         position), from the start-th to before the stop-th. Only what the page needs is sorted."""
-        chosen = keep[self.positions]
+        chosen = self.kept(keep)
         positions, km = self.positions[chosen], self.km[chosen]
         if stop is not None and stop < len(positions):
             # The `stop` nearest (and any tied with the last of them), then sorted.
@@ -138,8 +150,8 @@ class SiteColumns:
 
 
 class SiteGrid:
-    """Every located site of the listed studies, as arrays: a screening measures the sites in
-    the band of latitude around the person at once (numpy). Only what that needs is kept (each
+    """Every located site of the listed studies, as arrays: a screening measures the sites that
+    can be within reach of the person at once (numpy). Only what that needs is kept (each
     measured site as a point on the unit sphere, and its study); a card's own sites come with
     the card (`TrialCard.sites`)."""
 
@@ -158,48 +170,140 @@ class SiteGrid:
         any_taking[owner[taking]] = True
         measured = np.flatnonzero(taking | ~any_taking[owner])
         del taking, any_taking
-        # Sorted by latitude (as z, below, is: it grows with the latitude).
-        order = measured[np.argsort(records["lat"][measured], kind="stable")]
-        del measured
-        self._owner = owner[order]
-        del owner
+        # Sorted by row of latitude (a degree each), then by longitude: the sites within some
+        # distance of a person are a few runs of this order, one or two per row.
+        lat, lon = records["lat"][measured], records["lon"][measured]
+        rows = np.clip(np.floor(lat) + 90, 0, ROWS - 1).astype(np.int16)
+        order = np.lexsort((lon, rows))
+        self._row_starts = np.searchsorted(rows[order], np.arange(ROWS + 1)).astype(np.int64)
+        self._lon = lon[order].astype(np.float32)
+        self._owner = owner[measured][order]
+        del owner, rows
         # Each measured site as a point on the unit sphere: the straight-line (chord) distance
         # to a person orders sites as the great-circle distance does, without trigonometry.
-        # (Rows x, y, z: a person's point times them is one pass over the band's sites.)
-        lat_r, lon_r = np.radians(records["lat"][order]), np.radians(records["lon"][order])
-        del records, order
+        # (Rows x, y, z: a person's point times them is one pass over the chosen sites.)
+        lat_r, lon_r = np.radians(lat[order]), np.radians(lon[order])
+        del records, measured, lat, lon, order
         self._xyz = np.empty((3, len(lat_r)))
         np.sin(lat_r, out=self._xyz[2])
         np.cos(lat_r, out=lat_r)
         np.multiply(lat_r, np.cos(lon_r), out=self._xyz[0])
         np.multiply(lat_r, np.sin(lon_r), out=self._xyz[1])
         del lat_r, lon_r
-        self._z = self._xyz[2]
+
+    def _runs(self, lat: float, lon: float, within_km: float) -> list[tuple[int, int]]:
+        """The runs of sites (start, stop) that hold every site within `within_km`, and a few
+        more: the rows of latitude it reaches, and in each the longitudes it can reach."""
+        band = within_km / 111.0 + 0.01  # degrees of latitude, a little over
+        first = int(np.clip(math.floor(lat - band) + 90, 0, ROWS - 1))
+        last = int(np.clip(math.floor(lat + band) + 90, 0, ROWS - 1))
+        starts = self._row_starts
+        # The widest longitude a circle around the person reaches (all of them, over a pole).
+        angle = within_km / EARTH_KM
+        reach = math.sin(angle) / max(1e-12, math.cos(math.radians(lat)))
+        if angle >= math.pi / 2 or reach >= 1 or abs(lat) + band >= 90:
+            return [(int(starts[first]), int(starts[last + 1]))]
+        width = math.degrees(math.asin(reach)) + 0.01
+        west, east = lon - width, lon + width
+        spans = [(west, east)]
+        if west < -180:
+            spans = [(west + 360, 180.0), (-180.0, east)]
+        elif east > 180:
+            spans = [(west, 180.0), (-180.0, east - 360)]
+        runs = []
+        for row in range(first, last + 1):
+            begin, end = int(starts[row]), int(starts[row + 1])
+            if begin == end:
+                continue
+            lons = self._lon[begin:end]
+            for low, high in spans:
+                i = begin + int(np.searchsorted(lons, low, "left"))
+                j = begin + int(np.searchsorted(lons, high, "right"))
+                if i < j:
+                    runs.append((i, j))
+        return runs
 
     def near(self, lat: float, lon: float, within_km: float = NEAR_KM) -> NearSites:
         """For each study with a site within `within_km`: the distance to its nearest site taking
         people (or, when none of its sites is taking people, to its nearest site)."""
-        band = within_km / 111.0 + 0.01  # degrees of latitude, a little over
-        edges = np.sin(np.radians(np.clip([lat - band, lat + band], -90.0, 90.0)))
-        low, high = (int(i) for i in np.searchsorted(self._z, edges))
-        if low == high:
+        runs = self._runs(lat, lon, within_km)
+        chosen = sum(j - i for i, j in runs)
+        if not chosen:
             return NearSites(np.zeros(0, dtype=np.int64), np.zeros(0))
+        if len(runs) == 1:
+            (i, j), = runs
+            xyz, owner = self._xyz[:, i:j], self._owner[i:j]
+        else:
+            picked = np.concatenate([np.arange(i, j) for i, j in runs])
+            xyz, owner = self._xyz[:, picked], self._owner[picked]
         p, q = math.radians(lat), math.radians(lon)
         # For points on the unit sphere the squared chord is 2 - 2 × their dot product: the
         # nearest site has the largest dot product. The limit is `within_km`'s. (Element-wise,
         # not a matrix product: BLAS would start threads in every worker.)
-        x, y, z = self._xyz[:, low:high]
+        x, y, z = xyz
         dot = x * (math.cos(p) * math.cos(q))
         dot += y * (math.cos(p) * math.sin(q))
         dot += z * math.sin(p)
         limit = 1 - (2 * math.sin(min(math.pi / 2, within_km / (2 * EARTH_KM)))) ** 2 / 2
-        # Each study's best over all its band's sites (picking the close ones first costs more
+        # Each study's best over all its chosen sites (picking the close ones first costs more
         # than it saves), then the studies within the limit.
         best = np.full(self.size, -np.inf)
-        np.maximum.at(best, self._owner[low:high], dot)
+        np.maximum.at(best, owner, dot)
         positions = np.flatnonzero(best >= limit)
         chord = np.sqrt(np.maximum(0.0, 2 - 2 * best[positions]))
         return NearSites(positions, 2 * EARTH_KM * np.arcsin(np.minimum(1.0, chord / 2)))
+
+
+class Nearby:
+    """The studies with a site within `limit_km` of a person, measured only as far out as a
+    page needs: a group's nearest studies are looked for within 25 miles, then 100, and all of
+    `limit_km` is measured only when fewer of the group's studies than the page shows are that
+    close (or when every near study is asked for). Each distance is the same as measuring all
+    of `limit_km` gives: a study's nearest site within a radius is its nearest site."""
+
+    STEPS_KM = (25 * KM_PER_MILE, 100 * KM_PER_MILE)
+
+    __slots__ = ("grid", "lat", "lon", "limit_km", "_measured")
+
+    def __init__(self, grid: SiteGrid, lat: float, lon: float, limit_km: float = NEAR_KM):
+        self.grid, self.lat, self.lon, self.limit_km = grid, lat, lon, limit_km
+        self._measured: dict[float, NearSites] = {}
+
+    def close(self, km: float) -> NearSites:
+        """The studies with a site within `km` (at most `limit_km`), with their distances."""
+        km = min(km, self.limit_km)
+        found = self._measured.get(km)
+        if found is None:
+            if km == self.limit_km:
+                found = self.grid.near(self.lat, self.lon, km)
+            else:
+                # Measured a little further out, then cut at `km` by the same test as for all.
+                wider = self.close(self.limit_km) if self.limit_km in self._measured else \
+                    self.grid.near(self.lat, self.lon, km * 1.001 + 0.01)
+                kept = wider.km <= km
+                found = NearSites(wider.positions[kept], wider.km[kept])
+            self._measured[km] = found
+        return found
+
+    @property
+    def all(self) -> NearSites:
+        return self.close(self.limit_km)
+
+    def within(self, km: float) -> np.ndarray:
+        """Positions of the studies with a site within `km`."""
+        return self.close(km).positions if km < self.limit_km else self.all.within(km)
+
+    def nearest_first(self, keep: np.ndarray, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """As NearSites.nearest_first over every study within `limit_km`."""
+        if stop is not None:
+            for km in self.STEPS_KM:
+                if km >= self.limit_km:
+                    break
+                close = self.close(km)
+                # Enough of the group this close: no study further out comes before them.
+                if np.count_nonzero(close.kept(keep)) >= stop:
+                    return close.nearest_first(keep, start, stop)
+        return self.all.nearest_first(keep, start, stop)
 
 
 # A site's status under which it is taking people (ClinicalTrials.gov location statuses).

@@ -28,7 +28,7 @@ from .dates import YearMonth, whole_months_between
 from .engine import (Assessment, Assessor, Criterion, Outcome, Verdict, evaluate, possible_outcomes,
                      team_lines_rule, untriaged_rule)
 from .facts import AGE_YEARS, LOCATION
-from .places import NEAR_KM, NearSites, Site, SiteGrid
+from .places import NEAR_KM, Nearby, Site, SiteGrid
 from .questions import NOT_SURE
 
 # Registry statuses under which a trial is taking people now (ClinicalTrials.gov API v2).
@@ -85,10 +85,14 @@ def bits_of(positions: Iterable[int]) -> int:
     return bits
 
 
+def packed_of(bits: int, size: int) -> np.ndarray:
+    """A bitset as packed bits: a byte per 8 catalog positions, the lowest bit first."""
+    return np.frombuffer(bits.to_bytes(max(1, (size + 7) // 8), "little"), dtype=np.uint8)
+
+
 def mask_of(bits: int, size: int) -> np.ndarray:
     """A bitset as an array of booleans, one per catalog position."""
-    raw = bits.to_bytes(max(1, (size + 7) // 8), "little")
-    return np.unpackbits(np.frombuffer(raw, dtype=np.uint8), count=size, bitorder="little").view(bool)
+    return np.unpackbits(packed_of(bits, size), count=size, bitorder="little").view(bool)
 
 
 def bits_from(positions: np.ndarray, size: int) -> int:
@@ -290,7 +294,7 @@ class Screening:
     # Where the person lives, when they said: the distance (km) to the nearest site of each
     # study with a site within NEAR_KM, and how many listed studies a distance filter left out.
     here: tuple[float, float] | None = None
-    near: NearSites | None = None
+    near: Nearby | None = None
     within_km: float | None = None
     beyond_filter: int = 0
     _assessor: Assessor | None = field(default=None, repr=False)
@@ -316,9 +320,9 @@ class Screening:
         """The group's trials from the start-th to before the stop-th: in catalog order, or,
         when the person said where they live, those with a near site first, nearest first."""
         bits = self.groups[group]
-        if not self.near:
+        if self.near is None:
             return positions_of(bits, start, stop)
-        keep = mask_of(bits, self.index.size)
+        keep = packed_of(bits, self.index.size)
         near = self.near.nearest_first(keep, 0, stop)
         if stop is not None and stop <= len(near):
             return near[start:stop].tolist()
@@ -330,7 +334,7 @@ class Screening:
     @property
     def near_bits(self) -> int:
         if self._near_bits is None:
-            self._near_bits = bits_from(self.near.positions, self.index.size) if self.near else 0
+            self._near_bits = bits_from(self.near.all.positions, self.index.size) if self.near else 0
         return self._near_bits
 
     def outcomes(self, group: str, start: int = 0, stop: int | None = None) -> list[TrialOutcome]:
@@ -369,7 +373,7 @@ def screen(index: CatalogIndex, facts: Mapping[str, Any], conditions: Collection
     here = facts.get(LOCATION)
     if isinstance(here, tuple):
         screening.here = here
-        screening.near = index.grid.near(here[0], here[1], max(NEAR_KM, within_km or 0))
+        screening.near = Nearby(index.grid, here[0], here[1], max(NEAR_KM, within_km or 0))
         if within_km is not None:
             close = bits_from(screening.near.within(within_km), index.size)
             before = sum(bits.bit_count() for bits in groups.values())
