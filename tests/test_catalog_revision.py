@@ -68,3 +68,33 @@ def test_a_rolled_back_change_does_not_force_a_read(app):
         db.session.rollback()
         assert "catalog_revision_read" in app.extensions
         assert not db.session.info.get("catalog_revision_changed")
+
+
+def test_a_staff_save_is_not_locked_out_while_a_worker_reads_the_catalog(app):
+    """A worker building its index reads the whole catalog (seconds, at registry scale). On
+    SQLite a save made meanwhile must not wait for that read, nor be refused."""
+    from sqlalchemy import create_engine, select, text
+
+    from webapp.catalog.models import Criterion
+
+    with app.app_context():
+        url = db.engine.url
+        # A save from another process, which would wait at most a second for a lock.
+        wait_a_second = {"timeout": 1} if url.get_backend_name() == "sqlite" else {"options": "-c lock_timeout=1000"}
+        reader = db.engine.connect()
+        try:
+            rows = reader.execute(select(Criterion.id))
+            assert rows.fetchone() is not None  # the read is under way
+            writer = create_engine(url, connect_args=wait_a_second)
+            started = time.monotonic()
+            with writer.begin() as connection:
+                connection.execute(text("UPDATE catalog_info SET value = 'staff-save' WHERE key = 'revision'"))
+            writer.dispose()
+            assert time.monotonic() - started < 0.9
+            assert rows.fetchone() is not None  # and the read goes on
+            rows.close()
+        finally:
+            reader.close()
+        with db.engine.connect() as connection:
+            saved = connection.scalar(select(CatalogInfo.value).where(CatalogInfo.key == "revision"))
+        assert saved == "staff-save"

@@ -192,3 +192,30 @@ def test_the_sites_near_anyone_on_earth_are_all_found():
         for stop in (1, 3, 8):
             assert nearby.nearest_first(keep, 0, stop).tolist() == everything.nearest_first(keep, 0, stop).tolist()
         assert nearby.within(40.2).tolist() == everything.within(40.2).tolist()
+
+
+def test_the_index_keeps_its_trials_as_columns_and_gives_back_the_same_trials(document):
+    """The index holds its trials as columns, not an object per trial: what it gives back, and
+    each trial's position by registry id, is what it was given."""
+    from webapp.core.places import Site
+    from webapp.core.screening import CatalogIndex, TrialSpec
+
+    bank, index = index_in_memory(document)
+    given = [(item["registry_id"], item["status"], tuple(item["conditions"])) for item in document["trials"]]
+    assert [(t.registry_id, t.status, t.conditions) for t in index.trials] == given
+    assert len(index.trials) == index.size == len(given)
+    assert index.trials[-1].registry_id == given[-1][0] and [t.registry_id for t in index.trials[2:5]] == \
+        [g[0] for g in given[2:5]]
+    for position in (0, 1, len(given) // 2, len(given) - 1):
+        assert index.position[given[position][0]] == position and given[position][0] in index.position
+    assert "NCT00000000" not in index.position and index.position.get("NCT00000000") is None
+    with pytest.raises(IndexError):
+        index.trials[len(given)]
+    assert [[(c.fact, str(c.operator.value)) for c in t.criteria] for t in index.trials] == \
+        [[(c.get("fact"), c["operator"]) for c in item["criteria"]] for item in document["trials"]]
+    # A trial that carries its sites (or a payload) is kept as it is; ids need not be NCT ids.
+    carried = TrialSpec("ISRCTN-é", "RECRUITING", ("type1",), (), payload={"x": 1},
+                        sites=(Site(32.8, -79.9, True, 0),))
+    small = CatalogIndex([TrialSpec("B", "COMPLETED", ("type2",), ()), carried])
+    assert small.trials[1] is carried and small.position["ISRCTN-é"] == 1 and small.position["B"] == 0
+    assert list(small.position) == ["B", "ISRCTN-é"] and len(small.grid.located_positions) == 1

@@ -45,14 +45,16 @@ def site_points_for(locations: Sequence[Mapping[str, Any]] | None, status: str) 
     return stamp() + pack_sites(sites_from(locations, status, zip_point))
 
 
-def stored_records(value: bytes | None) -> bytes | None:
-    """The packed sites of a stored value, or None when it is missing, stale or not whole."""
+def stored_records(value: bytes | memoryview | None) -> memoryview | None:
+    """The packed sites of a stored value (a view of it, not a copy), or None when it is
+    missing, stale or not whole. (PostgreSQL's driver gives a memoryview, SQLite's bytes.)"""
     if value is None:
         return None
-    value = bytes(value)  # PostgreSQL's driver gives a memoryview
-    if not value.startswith(stamp()):
+    view = memoryview(value).cast("B")
+    head = len(stamp())
+    if view[:head] != stamp():
         return None
-    records = value[len(stamp()):]
+    records = view[head:]
     return records if len(records) % SITE_RECORD.itemsize == 0 else None
 
 

@@ -16,6 +16,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,7 +31,7 @@ from ..core.engine import Assessment, CriterionResult, InvalidCriterion, Operato
 from ..core.engine import Criterion as CoreCriterion
 from ..core.facts import FactSpec
 from ..core.questions import Bank
-from ..core.places import Site, SiteColumns, pack_sites, sites_from
+from ..core.places import Site, SiteColumns, sites_from
 from ..core.screening import ANY_CONDITION, CatalogIndex, TrialOutcome, TrialSpec, frozen, relates_to, with_line_rules
 from ..extensions import db
 from ..languages import RIGHT_TO_LEFT
@@ -241,45 +242,49 @@ class Snapshot:
             criteria[current_id] = rule_set(tuple(current))
         del rule_sets, by_text
         known = set(self.bank.conditions)
-        tag_sets: dict[tuple[str, ...], tuple[str, ...]] = {}
-        statuses: dict[str, str] = {}
-        specs_list = []
         sites = SiteColumns()
-        # Each trial's sites as stored packed (sites.py); the few without them, or with stale
-        # ones, are worked out from their locations after this pass.
-        missing: dict[int, int] = {}
-        with_lines: dict[tuple[int, bool, bool], tuple[tuple[CoreCriterion, ...], tuple[CoreCriterion, ...]]] = {}
-        trials = connection.execute(
-            select(Trial.id, Trial.registry_id, Trial.status, Trial.conditions, Trial.untriaged_lines,
-                   Trial.team_lines, Trial.site_points)
-            .where(listed).order_by(Trial.position, Trial.id).execution_options(yield_per=2000))
-        for trial_id, registry_id, status, conditions, untriaged, team_lines, points in trials:
-            tags = tuple(showable_conditions(conditions, known))
-            if not tags:
-                continue  # no condition the catalog knows: it cannot be shown (staff are told why)
-            tags = tag_sets.setdefault(tags, tags)
-            base = criteria.pop(trial_id, ())
-            # Trials with the same rules share one tuple, so a screening assesses it once.
-            lines = (id(base), bool(team_lines), bool(untriaged))
-            found = with_lines.get(lines)
-            if found is None:  # (the base is kept with it, so its id is not reused meanwhile)
-                found = with_lines[lines] = (base, with_line_rules(base, untriaged or 0, team_lines or 0))
-            rules = found[1]
-            # (One string per status, not one per trial.)
-            specs_list.append(TrialSpec(registry_id, statuses.setdefault(status, status), tags, rules))
-            records = stored_records(points)
-            if records is None:
-                missing[trial_id] = len(sites.parts)
-                records = b""
-            sites.add_packed(records)
-        missing_ids = list(missing)
-        for start in range(0, len(missing_ids), 1000):
-            batch = missing_ids[start:start + 1000]
-            for trial_id, status, locations in connection.execute(
-                    select(Trial.id, Trial.status, Trial.locations).where(Trial.id.in_(batch))):
-                sites.parts[missing[trial_id]] = pack_sites(sites_from(locations, status, zip_point))
-        del criteria, with_lines, tag_sets, statuses
-        return CatalogIndex(specs_list, answers_by_fact(self.bank), sites=sites)
+
+        def listed_trials() -> Iterator[TrialSpec]:
+            """The listed trials, made one at a time as the index takes them (no list of them
+            is held while the index is built), each trial's sites added to `sites` alongside."""
+            tag_sets: dict[tuple[str, ...], tuple[str, ...]] = {}
+            statuses: dict[str, str] = {}
+            # Each trial's sites as stored packed (sites.py); the few without them, or with
+            # stale ones, are worked out from their locations after this pass.
+            missing: dict[int, int] = {}
+            with_lines: dict[tuple[int, bool, bool], tuple[tuple[CoreCriterion, ...], tuple[CoreCriterion, ...]]] = {}
+            trials = connection.execute(
+                select(Trial.id, Trial.registry_id, Trial.status, Trial.conditions, Trial.untriaged_lines,
+                       Trial.team_lines, Trial.site_points)
+                .where(listed).order_by(Trial.position, Trial.id).execution_options(yield_per=2000))
+            for trial_id, registry_id, status, conditions, untriaged, team_lines, points in trials:
+                tags = tuple(showable_conditions(conditions, known))
+                if not tags:
+                    continue  # no condition the catalog knows: it cannot be shown (staff are told why)
+                tags = tag_sets.setdefault(tags, tags)
+                base = criteria.pop(trial_id, ())
+                # Trials with the same rules share one tuple, so a screening assesses it once.
+                lines = (id(base), bool(team_lines), bool(untriaged))
+                found = with_lines.get(lines)
+                if found is None:  # (the base is kept with it, so its id is not reused meanwhile)
+                    found = with_lines[lines] = (base, with_line_rules(base, untriaged or 0, team_lines or 0))
+                records = stored_records(points)
+                if records is None:
+                    missing[trial_id] = len(sites)
+                    records = b""
+                sites.add_packed(records)
+                # (One string per status, not one per trial.)
+                yield TrialSpec(registry_id, statuses.setdefault(status, status), tags, found[1])
+            missing_ids = list(missing)
+            for start in range(0, len(missing_ids), 1000):
+                batch = missing_ids[start:start + 1000]
+                for trial_id, status, locations in connection.execute(
+                        select(Trial.id, Trial.status, Trial.locations).where(Trial.id.in_(batch))):
+                    sites.put(missing[trial_id], sites_from(locations, status, zip_point))
+
+        index = CatalogIndex(listed_trials(), answers_by_fact(self.bank), sites=sites)
+        del criteria
+        return index
 
     def question_texts(self, lang: str) -> dict[str, QuestionText]:
         found = self._question_texts.get(lang)

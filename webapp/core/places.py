@@ -12,6 +12,7 @@ rest are "far". A page's nearest studies are looked for close by first (`Nearby`
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -74,15 +75,16 @@ def by_distance(sites: Sequence[Site], lat: float, lon: float) -> list[tuple[flo
 
 
 class NearSites:
-    """The studies with a site within some distance of a person: their positions (ascending)
-    and the kilometres to each one's nearest measured site."""
+    """The studies with a site within some distance of a person: their positions (ascending,
+    which `nearest_first` relies on) and the kilometres to each one's nearest measured site."""
 
-    __slots__ = ("positions", "km", "_byte", "_bit")
+    __slots__ = ("positions", "km", "_byte", "_bit", "_order")
 
     def __init__(self, positions: np.ndarray, km: np.ndarray):
         self.positions, self.km = positions, km
         self._byte: np.ndarray | None = None
         self._bit: np.ndarray | None = None
+        self._order: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -103,16 +105,14 @@ class NearSites:
 
     def nearest_first(self, keep: np.ndarray, start: int = 0, stop: int | None = None) -> np.ndarray:
         """The positions `keep` (packed bits, as for `kept`) holds, nearest first (ties by
-        position), from the start-th to before the stop-th. Only what the page needs is sorted."""
-        chosen = self.kept(keep)
-        positions, km = self.positions[chosen], self.km[chosen]
-        if stop is not None and stop < len(positions):
-            # The `stop` nearest (and any tied with the last of them), then sorted.
-            cut = np.partition(km, stop - 1)[stop - 1]
-            close = km <= cut
-            positions, km = positions[close], km[close]
-        order = np.lexsort((positions, km))
-        return positions[order][start:stop]
+        position), from the start-th to before the stop-th. The studies are sorted once, for
+        every group a page shows."""
+        if self._order is None:
+            # Nearest first; a stable sort keeps studies as far as each other in catalog order.
+            self._order = np.argsort(self.km, kind="stable")
+        order = self._order
+        picked = order[np.flatnonzero(self.kept(keep)[order])[:stop]]
+        return self.positions[picked][start:stop]
 
 
 # A located site as stored and gathered: packed, 21 bytes (`pack_sites`).
@@ -125,28 +125,53 @@ def pack_sites(sites: Sequence[Site]) -> bytes:
 
 
 class SiteColumns:
-    """Sites gathered study by study, as packed records (no object per site kept): the stored
-    `Trial.site_points` as they are, or a study's sites packed here."""
+    """Sites gathered study by study into one buffer of packed records (no object per study or
+    site kept): the stored `Trial.site_points` as they are, or a study's sites packed here. A
+    study's sites can be put in later (`put`), for those worked out after the first pass."""
 
     def __init__(self) -> None:
-        self.parts: list[bytes] = []
+        self._buffer = bytearray()
+        self._counts = array("q")
+        self._later: dict[int, bytes] = {}
+
+    def __len__(self) -> int:
+        return len(self._counts)
 
     def add(self, sites: Sequence[Site]) -> None:
-        self.parts.append(pack_sites(sites) if sites else b"")
+        self.add_packed(pack_sites(sites) if sites else b"")
 
-    def add_packed(self, records: bytes) -> None:
+    def add_packed(self, records: bytes | memoryview) -> None:
         if len(records) % SITE_RECORD.itemsize:
             raise ValueError("not whole site records")
-        self.parts.append(records)
+        self._buffer += records
+        self._counts.append(len(records) // SITE_RECORD.itemsize)
+
+    def put(self, study: int, sites: Sequence[Site]) -> None:
+        """The sites of the study-th study, which was added without them."""
+        if self._counts[study]:
+            raise ValueError("that study's sites were added already")
+        self._later[study] = pack_sites(sites) if sites else b""
 
     def records(self) -> tuple[np.ndarray, np.ndarray]:
-        """(every site in study order, as SITE_RECORD; each study's number of sites). The parts
-        are handed over (and let go) rather than kept twice."""
-        parts, self.parts = self.parts, []
-        counts = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
-        joined = b"".join(parts)
-        del parts
-        return np.frombuffer(joined, dtype=SITE_RECORD), counts // SITE_RECORD.itemsize
+        """(every site in study order, as SITE_RECORD; each study's number of sites). The buffer
+        is handed over (and let go here) rather than kept twice."""
+        buffer, self._buffer = self._buffer, bytearray()
+        counts = np.frombuffer(self._counts, dtype=np.int64).copy()
+        self._counts = array("q")
+        if self._later:
+            # (Rare: stored points missing or stale.) Rebuilt once, with the late studies in place.
+            later, self._later = self._later, {}
+            ends = np.cumsum(counts) * SITE_RECORD.itemsize
+            joined = bytearray()
+            start = 0
+            for study in sorted(later):
+                joined += buffer[start:int(ends[study])]
+                joined += later[study]
+                counts[study] = len(later[study]) // SITE_RECORD.itemsize
+                start = int(ends[study])
+            joined += buffer[start:]
+            buffer = joined
+        return np.frombuffer(buffer, dtype=SITE_RECORD), counts
 
 
 class SiteGrid:
@@ -227,28 +252,22 @@ class SiteGrid:
         """For each study with a site within `within_km`: the distance to its nearest site taking
         people (or, when none of its sites is taking people, to its nearest site)."""
         runs = self._runs(lat, lon, within_km)
-        chosen = sum(j - i for i, j in runs)
-        if not chosen:
+        if not any(j > i for i, j in runs):
             return NearSites(np.zeros(0, dtype=np.int64), np.zeros(0))
-        if len(runs) == 1:
-            (i, j), = runs
-            xyz, owner = self._xyz[:, i:j], self._owner[i:j]
-        else:
-            picked = np.concatenate([np.arange(i, j) for i, j in runs])
-            xyz, owner = self._xyz[:, picked], self._owner[picked]
         p, q = math.radians(lat), math.radians(lon)
         # For points on the unit sphere the squared chord is 2 - 2 × their dot product: the
-        # nearest site has the largest dot product. The limit is `within_km`'s. (Element-wise,
-        # not a matrix product: BLAS would start threads in every worker.)
-        x, y, z = xyz
-        dot = x * (math.cos(p) * math.cos(q))
-        dot += y * (math.cos(p) * math.sin(q))
-        dot += z * math.sin(p)
-        limit = 1 - (2 * math.sin(min(math.pi / 2, within_km / (2 * EARTH_KM)))) ** 2 / 2
-        # Each study's best over all its chosen sites (picking the close ones first costs more
-        # than it saves), then the studies within the limit.
+        # nearest site has the largest dot product. (Element-wise, run by run, not a matrix
+        # product: BLAS would start threads in every worker.)
+        a, b, c = math.cos(p) * math.cos(q), math.cos(p) * math.sin(q), math.sin(p)
+        # Each study's best over all its chosen sites, then the studies within the limit.
         best = np.full(self.size, -np.inf)
-        np.maximum.at(best, owner, dot)
+        for i, j in runs:
+            x, y, z = self._xyz[:, i:j]
+            dot = x * a
+            dot += y * b
+            dot += z * c
+            np.maximum.at(best, self._owner[i:j], dot)
+        limit = 1 - (2 * math.sin(min(math.pi / 2, within_km / (2 * EARTH_KM)))) ** 2 / 2
         positions = np.flatnonzero(best >= limit)
         chord = np.sqrt(np.maximum(0.0, 2 - 2 * best[positions]))
         return NearSites(positions, 2 * EARTH_KM * np.arcsin(np.minimum(1.0, chord / 2)))

@@ -125,6 +125,101 @@ def positions_of(bits: int, start: int = 0, stop: int | None = None) -> list[int
     return found
 
 
+class TrialTable(Sequence[TrialSpec]):
+    """The listed trials in catalog order, kept as columns rather than an object per trial (at
+    registry scale the objects, their ids and a dict of positions took some 20 MB per worker):
+    a trial's TrialSpec is made when it is asked for. Statuses, condition tags and rule tuples
+    are shared between trials, as the snapshot shares them. A trial that carries a payload or
+    its sites is kept as it is."""
+
+    def __init__(self) -> None:
+        self._ids: list[bytes] | np.ndarray = []
+        self._status = array("B")
+        self._tags = array("I")
+        self._rules = array("I")
+        self._values: dict[str, list[Any]] = {"status": [], "tags": [], "rules": []}
+        self._codes: dict[str, dict[Any, int]] = {"status": {}, "tags": {}, "rules": {}}
+        self._kept: dict[int, TrialSpec] = {}
+        self._sorted: np.ndarray | None = None
+        self._order: np.ndarray | None = None
+
+    def _code(self, column: str, value: Any, key: Any) -> int:
+        codes = self._codes[column]
+        code = codes.get(key)
+        if code is None:
+            code = codes[key] = len(self._values[column])
+            self._values[column].append(value)
+        return code
+
+    def append(self, trial: TrialSpec) -> None:
+        assert isinstance(self._ids, list), "the table is closed"
+        if trial.payload is not None or trial.sites:
+            self._kept[len(self._ids)] = trial
+        self._ids.append(trial.registry_id.encode())
+        self._status.append(self._code("status", trial.status, trial.status))
+        self._tags.append(self._code("tags", trial.conditions, trial.conditions))
+        # (Rule tuples by identity: the same tuple object is one entry, and is kept alive here.)
+        self._rules.append(self._code("rules", trial.criteria, id(trial.criteria)))
+
+    def close(self) -> None:
+        """Done appending: the ids become one array, with a sorted copy to find positions by."""
+        ids = np.array(self._ids, dtype=bytes)
+        self._ids = ids
+        self._order = np.argsort(ids, kind="stable").astype(np.int32)
+        self._sorted = ids[self._order]
+        self._codes = {}
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, position):  # type: ignore[no-untyped-def, override]
+        if isinstance(position, slice):
+            return [self[i] for i in range(*position.indices(len(self)))]
+        if position < 0:
+            position += len(self)
+        if not 0 <= position < len(self):
+            raise IndexError(position)
+        kept = self._kept.get(position)
+        if kept is not None:
+            return kept
+        return TrialSpec(self._ids[position].decode(), self._values["status"][self._status[position]],
+                         self._values["tags"][self._tags[position]], self._values["rules"][self._rules[position]])
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return (self[i] for i in range(len(self)))
+
+    def position_of(self, registry_id: str) -> int | None:
+        if self._sorted is None or not len(self._sorted):
+            return None
+        key = registry_id.encode()
+        i = int(np.searchsorted(self._sorted, key))
+        if i < len(self._sorted) and self._sorted[i] == key:
+            return int(self._order[i])
+        return None
+
+
+class Positions(Mapping[str, int]):
+    """A trial's catalog position by its registry id (a lookup in the trial table)."""
+
+    def __init__(self, table: TrialTable):
+        self._table = table
+
+    def __getitem__(self, registry_id: str) -> int:
+        found = self._table.position_of(registry_id) if isinstance(registry_id, str) else None
+        if found is None:
+            raise KeyError(registry_id)
+        return found
+
+    def __contains__(self, registry_id: object) -> bool:
+        return isinstance(registry_id, str) and self._table.position_of(registry_id) is not None
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return (t.registry_id for t in self._table)
+
+
 class _Rule:
     __slots__ = ("criterion", "studies", "outcomes")
 
@@ -145,10 +240,7 @@ class CatalogIndex:
                  sites: Iterable[Sequence[Site]] | None = None):
         """`sites`: each trial's located sites, in catalog order, when the trials do not carry
         them (the snapshot passes them here so that only the index's arrays keep them)."""
-        self.trials = list(trials)
-        self.size = len(self.trials)
-        self.all = (1 << self.size) - 1
-        self.position = {t.registry_id: i for i, t in enumerate(self.trials)}
+        table = TrialTable()
         rules: dict[int, _Rule] = {}
         by_key: dict[tuple[Any, ...], _Rule] = {}
         # Positions are gathered first and each bitset made once: or-ing bits into a large int
@@ -156,7 +248,8 @@ class CatalogIndex:
         holding: dict[int, array] = {}
         conditions: dict[str, array] = {}
         recruiting, no_criteria = array("i"), array("i")
-        for position, trial in enumerate(self.trials):
+        for position, trial in enumerate(trials):
+            table.append(trial)
             if trial.recruiting:
                 recruiting.append(position)
             if not trial.criteria:
@@ -174,6 +267,11 @@ class CatalogIndex:
                         holding[id(rule)] = array("i")
                     rules[id(criterion)] = rule
                 holding[id(rule)].append(position)
+        table.close()
+        self.trials = table
+        self.size = len(table)
+        self.all = (1 << self.size) - 1
+        self.position = Positions(table)
         for rule in by_key.values():
             rule.studies = _bitset(holding[id(rule)], self.size)
         self.by_condition: dict[str, int] = {tag: _bitset(found, self.size) for tag, found in conditions.items()}
