@@ -154,14 +154,19 @@ def test_a_distance_filter_does_not_say_nothing_fits_when_something_further_away
 
 
 def test_the_sites_near_anyone_on_earth_are_all_found():
-    """Sites anywhere (by the poles, either side of longitude 180) and people anywhere: each
-    study's distance within a radius is the one measuring every site gives."""
+    """Sites anywhere (by the poles, either side of longitude 180, many at the same places) and
+    people anywhere: each study's distance within a radius is the one measuring every site gives."""
     from webapp.core.places import Nearby, Site, SiteGrid
 
     rng = random.Random(11)
     corners = [(89.9, 10.0), (-89.95, -170.0), (0.0, 179.99), (0.0, -179.99), (65.0, 179.5), (-40.0, -179.8)]
 
+    # Places several studies' sites share (as hospitals are), some by the poles and longitude 180.
+    shared = [(rng.uniform(-90, 90), rng.uniform(-180, 180)) for _ in range(8)] + corners
+
     def point():
+        if rng.random() < 0.3:
+            return rng.choice(shared)
         if rng.random() < 0.3:
             lat, lon = rng.choice(corners)
             return (max(-90.0, min(90.0, lat + rng.uniform(-0.5, 0.5))),

@@ -196,19 +196,29 @@ class SiteGrid:
         measured = np.flatnonzero(taking | ~any_taking[owner])
         del taking, any_taking
         # Sorted by row of latitude (a degree each), then by longitude: the sites within some
-        # distance of a person are a few runs of this order, one or two per row.
+        # distance of a person are a few runs of this order, one or two per row. Sites at the
+        # same place (many studies share a hospital) come together, and each place is measured
+        # once: the arrays below are per place, but for each site's study.
         lat, lon = records["lat"][measured], records["lon"][measured]
         rows = np.clip(np.floor(lat) + 90, 0, ROWS - 1).astype(np.int16)
-        order = np.lexsort((lon, rows))
-        self._row_starts = np.searchsorted(rows[order], np.arange(ROWS + 1)).astype(np.int64)
-        self._lon = lon[order].astype(np.float32)
+        order = np.lexsort((lat, lon, rows))
+        del records
+        lat, lon, rows = lat[order], lon[order], rows[order]
         self._owner = owner[measured][order]
-        del owner, rows
-        # Each measured site as a point on the unit sphere: the straight-line (chord) distance
-        # to a person orders sites as the great-circle distance does, without trigonometry.
-        # (Rows x, y, z: a person's point times them is one pass over the chosen sites.)
-        lat_r, lon_r = np.radians(lat[order]), np.radians(lon[order])
-        del records, measured, lat, lon, order
+        del owner, measured, order
+        new = np.ones(len(lat), dtype=bool)
+        new[1:] = (lat[1:] != lat[:-1]) | (lon[1:] != lon[:-1])
+        first = np.flatnonzero(new)
+        del new
+        # The sites of the p-th place are _owner[_place_starts[p]:_place_starts[p + 1]].
+        self._place_starts = np.append(first, len(lat)).astype(np.int64)
+        self._row_starts = np.searchsorted(rows[first], np.arange(ROWS + 1)).astype(np.int64)
+        self._lon = lon[first].astype(np.float32)
+        # Each place as a point on the unit sphere: the straight-line (chord) distance to a
+        # person orders places as the great-circle distance does, without trigonometry.
+        # (Rows x, y, z: a person's point times them is one pass over the chosen places.)
+        lat_r, lon_r = np.radians(lat[first]), np.radians(lon[first])
+        del lat, lon, rows, first
         self._xyz = np.empty((3, len(lat_r)))
         np.sin(lat_r, out=self._xyz[2])
         np.cos(lat_r, out=lat_r)
@@ -217,7 +227,7 @@ class SiteGrid:
         del lat_r, lon_r
 
     def _runs(self, lat: float, lon: float, within_km: float) -> list[tuple[int, int]]:
-        """The runs of sites (start, stop) that hold every site within `within_km`, and a few
+        """The runs of places (start, stop) that hold every place within `within_km`, and a few
         more: the rows of latitude it reaches, and in each the longitudes it can reach."""
         band = within_km / 111.0 + 0.01  # degrees of latitude, a little over
         first = int(np.clip(math.floor(lat - band) + 90, 0, ROWS - 1))
@@ -266,7 +276,9 @@ class SiteGrid:
             dot = x * a
             dot += y * b
             dot += z * c
-            np.maximum.at(best, self._owner[i:j], dot)
+            # Each place's value for each of its sites' studies.
+            starts = self._place_starts[i:j + 1]
+            np.maximum.at(best, self._owner[starts[0]:starts[-1]], np.repeat(dot, np.diff(starts)))
         limit = 1 - (2 * math.sin(min(math.pi / 2, within_km / (2 * EARTH_KM)))) ** 2 / 2
         positions = np.flatnonzero(best >= limit)
         chord = np.sqrt(np.maximum(0.0, 2 - 2 * best[positions]))
