@@ -78,13 +78,11 @@ class NearSites:
     """The studies with a site within some distance of a person: their positions (ascending,
     which `nearest_first` relies on) and the kilometres to each one's nearest measured site."""
 
-    __slots__ = ("positions", "km", "_byte", "_bit", "_order")
+    __slots__ = ("positions", "km", "_nearest")
 
     def __init__(self, positions: np.ndarray, km: np.ndarray):
         self.positions, self.km = positions, km
-        self._byte: np.ndarray | None = None
-        self._bit: np.ndarray | None = None
-        self._order: np.ndarray | None = None
+        self._nearest: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -96,23 +94,24 @@ class NearSites:
         """Positions of the studies with a site within `km`."""
         return self.positions[self.km <= km]
 
-    def kept(self, keep: np.ndarray) -> np.ndarray:
-        """For each of these studies, whether `keep` holds it: `keep` is a set of catalog
-        positions packed as bits (uint8, the lowest bit first), read only where these are."""
-        if self._byte is None:
-            self._byte, self._bit = self.positions >> 3, (self.positions & 7).astype(np.uint8)
-        return ((keep[self._byte] >> self._bit) & 1).view(bool)
-
     def nearest_first(self, keep: np.ndarray, start: int = 0, stop: int | None = None) -> np.ndarray:
-        """The positions `keep` (packed bits, as for `kept`) holds, nearest first (ties by
-        position), from the start-th to before the stop-th. The studies are sorted once, for
-        every group a page shows."""
-        if self._order is None:
-            # Nearest first; a stable sort keeps studies as far as each other in catalog order.
-            self._order = np.argsort(self.km, kind="stable")
-        order = self._order
-        picked = order[np.flatnonzero(self.kept(keep)[order])[:stop]]
-        return self.positions[picked][start:stop]
+        """The positions `keep` holds, nearest first (ties by position), from the start-th to
+        before the stop-th. `keep` is a set of catalog positions packed as bits (uint8, the
+        lowest bit first). The studies are sorted once, for every group a page shows, and read
+        only as far along as the page needs."""
+        if self._nearest is None:
+            # A stable sort keeps studies as far as each other in catalog order.
+            nearest = self.positions[np.argsort(self.km, kind="stable")]
+            self._nearest = (nearest, nearest >> 3, (nearest & 7).astype(np.uint8))
+        nearest, byte, bit = self._nearest
+        found, count, begin, chunk = [], 0, 0, 512
+        while begin < len(nearest) and (stop is None or count < stop):
+            end = len(nearest) if stop is None else min(len(nearest), begin + chunk)
+            held = ((keep[byte[begin:end]] >> bit[begin:end]) & 1).view(bool)
+            found.append(nearest[begin:end][held])
+            count += len(found[-1])
+            begin, chunk = end, chunk * 4
+        return np.concatenate(found)[start:stop] if found else nearest[:0]
 
 
 # A located site as stored and gathered: packed, 21 bytes (`pack_sites`).
@@ -330,10 +329,10 @@ class Nearby:
             for km in self.STEPS_KM:
                 if km >= self.limit_km:
                     break
-                close = self.close(km)
                 # Enough of the group this close: no study further out comes before them.
-                if np.count_nonzero(close.kept(keep)) >= stop:
-                    return close.nearest_first(keep, start, stop)
+                found = self.close(km).nearest_first(keep, 0, stop)
+                if len(found) >= stop:
+                    return found[start:stop]
         return self.all.nearest_first(keep, start, stop)
 
 

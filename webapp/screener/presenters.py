@@ -164,22 +164,25 @@ def status_label(status: str) -> str:
     return str(STATUS_LABELS.get(status, STATUS_LABELS["UNKNOWN"]))
 
 
-def reason_sentences(result: CriterionResult, answered: Callable[[str | None], tuple[str, Any] | None]) -> list[str]:
+def reason_sentences(result: CriterionResult, answered: Callable[[str | None], tuple[str, Any] | None],
+                     locale: str | None = None) -> list[str]:
     """What a criterion's outcome means for this person, starting from what they answered.
 
     `answered(fact)` gives the person's answer behind a fact, in words and as stored, or None.
     Cards that share a rule share its result object, so each is worded once per page.
+    `locale`: the reader's, when the caller has it already.
     """
+    locale = locale or str(get_locale())
     memo = getattr(answered, "reasons", None)
     if memo is None:
-        return _reason_sentences(result, answered)
+        return _reason_sentences(result, answered, locale)
     # What the sentences depend on: the same rule outcome on another card reads the same.
     criterion = result.criterion
     key = (result.outcome, result.unknown_because, criterion.fact, criterion.if_not_met,
            criterion.team_lines, criterion.untriaged)
     found = memo.get(key)
     if found is None:
-        found = memo[key] = _reason_sentences(result, answered)
+        found = memo[key] = _reason_sentences(result, answered, locale)
     return found
 
 
@@ -199,13 +202,14 @@ def reason_items(results: Sequence[CriterionResult],
                criterion.if_not_met, criterion.team_lines, criterion.untriaged)
         item = memo.get(key) if memo is not None else None
         if item is None:
-            words = escape(" ".join(reason_sentences(result, answered)))
+            words = escape(" ".join(reason_sentences(result, answered, locale)))
             item = Markup(f"{_reason_head(locale, result.outcome, criterion.description, criterion.team_lines, criterion.untriaged)}"
                           f"{words}</span>\n</li>\n")
             if memo is not None:
                 memo[key] = item
         items.append(item)
-    return Markup("").join(items)
+    # (Every item is Markup already: joined as it is, not escaped again one by one.)
+    return Markup("".join(items))
 
 
 @lru_cache(maxsize=4096)
@@ -217,7 +221,8 @@ def _reason_head(locale: str, outcome: Outcome, description: str, team_lines: bo
                   f"<span><strong>{escape(wording)}</strong><br>\n")
 
 
-def _reason_sentences(result: CriterionResult, answered: Callable[[str | None], tuple[str, Any] | None]) -> list[str]:
+def _reason_sentences(result: CriterionResult, answered: Callable[[str | None], tuple[str, Any] | None],
+                      locale: str) -> list[str]:
     because = result.unknown_because
     found = None
     if result.outcome is not Outcome.UNKNOWN or because not in WITHOUT_ANSWER:
@@ -227,7 +232,7 @@ def _reason_sentences(result: CriterionResult, answered: Callable[[str | None], 
         return [_you_answered(found[0], answered), gettext("The study team will check.")]
     said = [_you_answered(found[0], answered)] if found is not None and because is not Unknown.NOT_SURE else []
     criterion = result.criterion
-    return said + list(_outcome_sentences(str(get_locale()), result.outcome, because, criterion.team_lines,
+    return said + list(_outcome_sentences(locale, result.outcome, because, criterion.team_lines,
                                           criterion.if_not_met))
 
 
