@@ -311,7 +311,7 @@ class Nearby:
                 wider = self.close(self.limit_km) if self.limit_km in self._measured else \
                     self.grid.near(self.lat, self.lon, km * 1.001 + 0.01)
                 kept = wider.km <= km
-                found = NearSites(wider.positions[kept], wider.km[kept])
+                found = wider if kept.all() else NearSites(wider.positions[kept], wider.km[kept])
             self._measured[km] = found
         return found
 
