@@ -478,12 +478,17 @@ def scenarios_for(key: str | int, catalog: str, cards: int, bundled: bool) -> li
 
 
 def change_catalog(database_url: str) -> None:
-    """What a staff save does to the catalog revision (the workers notice within a second)."""
+    """What a staff save does to the catalog revision (the workers notice within a second). On
+    SQLite it waits for other writes as the app's own saves do (SQLITE_BUSY_SECONDS): the new
+    clients' first results pages are being counted as the window opens."""
     import secrets
 
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(database_url)
+    from webapp.config import Defaults
+
+    engine = create_engine(database_url, connect_args={"timeout": Defaults.SQLITE_BUSY_SECONDS}
+                           if database_url.startswith("sqlite") else {})
     with engine.begin() as connection:
         connection.execute(text("UPDATE catalog_info SET value = :value WHERE key = 'revision'"),
                            {"value": secrets.token_hex(8)})

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from sqlalchemy import update
 
 from conftest import Screener, months_ago, verdicts
@@ -98,3 +100,52 @@ def test_a_staff_save_is_not_locked_out_while_a_worker_reads_the_catalog(app):
         with db.engine.connect() as connection:
             saved = connection.scalar(select(CatalogInfo.value).where(CatalogInfo.key == "revision"))
         assert saved == "staff-save"
+
+
+def test_on_sqlite_a_save_waits_for_another_write_to_finish(tmp_path):
+    """A write waits up to SQLITE_BUSY_SECONDS for another process's write to finish (a
+    background write of a new screening's counts takes about half a second at registry scale),
+    and gives up after it."""
+    import threading
+
+    from flask_migrate import upgrade
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    from conftest import make_app
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    with make_app(url, tmp_path).app_context():
+        upgrade()
+        db.engine.dispose()
+    other = create_engine(url)
+
+    def hold_the_write_lock(held: threading.Event, seconds: float) -> None:
+        with other.begin() as connection:
+            connection.execute(text("INSERT INTO catalog_info (key, value) VALUES ('other', 'writing')"))
+            held.set()
+            time.sleep(seconds)
+            connection.execute(text("DELETE FROM catalog_info WHERE key = 'other'"))
+
+    def save(busy_seconds: float) -> float:
+        app = make_app(url, tmp_path, SQLITE_BUSY_SECONDS=busy_seconds)
+        held = threading.Event()
+        holder = threading.Thread(target=hold_the_write_lock, args=(held, 1.0))
+        holder.start()
+        held.wait(5)
+        started = time.monotonic()
+        try:
+            with app.app_context():
+                db.session.execute(text("INSERT INTO catalog_info (key, value) VALUES ('staff', 'save')"))
+                db.session.commit()
+                db.session.execute(text("DELETE FROM catalog_info WHERE key = 'staff'"))
+                db.session.commit()
+                db.engine.dispose()
+        finally:
+            holder.join()
+        return time.monotonic() - started
+
+    assert 0.5 < save(5.0) < 4  # waited for the other write, then saved
+    with pytest.raises(OperationalError, match="database is locked"):
+        save(0.2)
+    other.dispose()

@@ -68,6 +68,10 @@ class Defaults:
     COMMAND_DATABASE_SECONDS = 3600.0
     DATABASE_CONNECT_SECONDS = 3
     DATABASE_POOL_SECONDS = 3
+    # SQLite: how long a write waits for another to finish before it gives up. A background
+    # write of a new screening's counts takes about half a second at 100,000 studies, and a few
+    # can queue: a staff save waits its turn rather than fail.
+    SQLITE_BUSY_SECONDS = 20.0
 
 
 class StartupError(SystemExit):
