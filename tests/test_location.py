@@ -268,3 +268,20 @@ def test_each_study_keeps_its_sites_packed_and_the_index_is_the_same_without_the
         assert trial.site_points == site_points_for(trial.locations, trial.status)
     new_york = zip_table().find("10001")
     assert _same({"new": _grid_of(app)[located[1]]}, {"new": _measured([Site(new_york.lat, new_york.lon, True, 0)])})
+
+
+def test_a_distance_filter_is_kept_on_the_way_to_a_study_s_sites_and_back(registry_app):
+    person = Screener(registry_app.test_client())
+    person.questions_asked(TYPE1_AT_NEWPORT_BEACH)
+    plain = person.results_html()
+    narrowed = person.results_html("?within=25")
+    links = re.findall(r'href="(/en/studies/[^"/]+/sites[^"]*)"', narrowed)
+    assert links and all(link.endswith("/sites?within=25") for link in links)
+    assert not re.findall(r'href="/en/studies/[^"/]+/sites\?', plain)  # no filter, no query
+    page = person.client.get(links[0]).get_data(as_text=True)
+    assert 'class="back-link" href="/en/results?within=25"' in page
+    unfiltered = person.client.get(links[0].split("?")[0]).get_data(as_text=True)
+    assert 'class="back-link" href="/en/results"' in unfiltered
+    # An odd value is not carried on.
+    odd = person.client.get(links[0].split("?")[0] + "?within=7").get_data(as_text=True)
+    assert 'class="back-link" href="/en/results"' in odd

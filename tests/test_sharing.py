@@ -221,3 +221,14 @@ def test_verdict_counts_are_tallied_and_written_together(app, monkeypatch):
         assert written() == dict(expected)
         service.write_verdict_counts()
         assert written() == dict(expected)
+
+
+def test_a_share_link_shows_the_sites_of_its_own_studies_only(admin_client, app):
+    link = make_link(admin_client, app, language="en")
+    client = app.test_client()
+    client.get(f"/s/{link.code}")
+    Screener(client, "en").questions_asked(PANCREATITIS)
+    assert client.get("/en/studies/NCT06205342/sites").status_code == 200
+    # The VA study is listed, but not by this link.
+    assert client.get("/en/studies/NCT05925036/sites").status_code == 404
+    assert app.test_client().get("/en/studies/NCT05925036/sites").status_code == 200

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_babel import gettext, ngettext
 from markupsafe import Markup, escape
 
@@ -68,15 +68,25 @@ def _render(card: TrialCard, level: int, status: StatusDate, recruiting: bool) -
 
 def card_renderer(card_parts: Callable[[TrialCard, int, StatusDate, bool], CardParts],
                   nearby: dict[str, presenters.NearSite], status_of: Callable[[TrialCard], StatusDate],
-                  answered: Callable[[str | None], Any]) -> Callable[[TrialOutcome, int], Markup]:
+                  answered: Callable[[str | None], Any],
+                  within_miles: int | None = None) -> Callable[[TrialOutcome, int], Markup]:
     """`trial_card(outcome, level)` for one page: one study on the results page, with its
     status, reasons and how to contact the study team. As in a template, every value is
-    escaped and the interface's own translations are not (Jinja's gettext trusts them too)."""
+    escaped and the interface's own translations are not (Jinja's gettext trusts them too).
+    `within_miles`: the page's distance filter, kept by the link to a study's sites (and the
+    sites page's link back)."""
     nearest_site, not_taking = Markup(gettext("Nearest site")), Markup(gettext("not taking new people now"))
     sites_label = Markup(gettext("Sites"))
     verdicts = {verdict: escape(label) for verdict, label in presenters.VERDICT_SHORT.items()}
     far_note = Markup(gettext("This study's nearest site is far from you. That is not a reason to give up: "
                               "ask the study team if they can help with travel."))
+    see_all = Markup(gettext("See all sites"))
+
+    def sites_link(card: TrialCard, parts: CardParts) -> Markup | str:
+        if within_miles is None:
+            return parts.sites_link
+        href = url_for("screener.study_sites", registry_id=card.registry_id, within=within_miles)
+        return f' <a href="{escape(href)}">{see_all}</a>'
 
     def trial_card(outcome: TrialOutcome, level: int = 3) -> Markup:
         card = outcome.trial.payload
@@ -99,7 +109,7 @@ def card_renderer(card_parts: Callable[[TrialCard, int, StatusDate, bool], CardP
                 sites = Markup(ngettext("%(num)d site, %(near)d within 100 miles of you",
                                         "%(num)d sites, %(near)d within 100 miles of you", near.sites,
                                         near=near.within_100_miles))
-                html.append(f"<div><dt>{sites_label}</dt><dd>{sites}{parts.sites_link}</dd></div>\n")
+                html.append(f"<div><dt>{sites_label}</dt><dd>{sites}{sites_link(card, parts)}</dd></div>\n")
         else:
             html.append(f"{parts.where}{parts.sites}")
         html.append("</dl>\n")

@@ -220,7 +220,8 @@ def _screening_page(template: str, count: bool = False, group: str | None = None
         trial_card=cards.card_renderer(
             cards.parts_for(visit.catalog.revision, g.lang_code), presenters.nearby(groups, screening),
             lambda card: status_date(card.status_verified, card.registry_updated, today()),
-            presenters.answer_lookup(visit.answers, visit.bank, texts, {q.id: text for q, _, text in rows})),
+            presenters.answer_lookup(visit.answers, visit.bank, texts, {q.id: text for q, _, text in rows}),
+            within_miles),
         distance_filters=presenters.distance_filters(within_miles) if screening.here else [],
         within_miles=within_miles,
         narrowed=visit.scope is not None,
@@ -244,7 +245,8 @@ def study_sites(registry_id: str):  # type: ignore[no-untyped-def]
     each with its status and contact."""
     visit = Visit()
     position = visit.index.position.get(registry_id)
-    if position is None:
+    # (A share link's page lists only the studies the clinic chose: so do their sites pages.)
+    if position is None or (visit.scope is not None and not visit.scope >> position & 1):
         abort(404)
     spec = visit.index.trials[position]
     localised = catalog.localise_outcomes([TrialOutcome(spec, Assessment(Verdict.CHECK, ()))], g.lang_code)
@@ -256,8 +258,10 @@ def study_sites(registry_id: str):  # type: ignore[no-untyped-def]
         distances = {site.number: km for km, site in by_distance(sites, here[0], here[1])}
     order = sorted(range(len(card.locations)), key=lambda n: (distances.get(n, float("inf")), n))
     rows = [(card.locations[n], presenters.distance_text(distances[n]) if n in distances else None) for n in order]
+    within = request.args.get("within")
     return render_template("screener/sites.html", card=card, rows=rows, located=bool(distances),
-                           present=presenters)
+                           present=presenters,
+                           within_miles=int(within) if within in {str(m) for m in FILTER_MILES} else None)
 
 
 @bp.get("/results/print")
