@@ -178,13 +178,18 @@ def check():  # type: ignore[no-untyped-def]
     return render_template("screener/check.html", rows=visit.rows())
 
 
+def _within_miles() -> int | None:
+    """The results' distance filter from the address (25, 100 or 500 miles), or None."""
+    within = request.args.get("within")
+    return int(within) if within in {str(m) for m in FILTER_MILES} else None
+
+
 def _screening_page(template: str, count: bool = False, group: str | None = None):  # type: ignore[no-untyped-def]
     visit = Visit()
     if not visit.plan.complete:
         return redirect(visit.next_url(False) if visit.answers else url_for(".start"))
     show_all = request.args.get("show") == "all"
-    within = request.args.get("within")
-    within_miles = int(within) if within in {str(m) for m in FILTER_MILES} else None
+    within_miles = _within_miles()
     chosen = visit.bank.chosen_conditions(visit.answers)
     screening = screen(visit.index, visit.plan.facts, chosen, include_unrelated=show_all, scope=visit.scope,
                        within_km=within_miles * KM_PER_MILE if within_miles else None)
@@ -258,10 +263,8 @@ def study_sites(registry_id: str):  # type: ignore[no-untyped-def]
         distances = {site.number: km for km, site in by_distance(sites, here[0], here[1])}
     order = sorted(range(len(card.locations)), key=lambda n: (distances.get(n, float("inf")), n))
     rows = [(card.locations[n], presenters.distance_text(distances[n]) if n in distances else None) for n in order]
-    within = request.args.get("within")
     return render_template("screener/sites.html", card=card, rows=rows, located=bool(distances),
-                           present=presenters,
-                           within_miles=int(within) if within in {str(m) for m in FILTER_MILES} else None)
+                           present=presenters, within_miles=_within_miles())
 
 
 @bp.get("/results/print")
