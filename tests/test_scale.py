@@ -213,6 +213,7 @@ def test_the_index_keeps_its_trials_as_columns_and_gives_back_the_same_trials(do
         [g[0] for g in given[2:5]]
     for position in (0, 1, len(given) // 2, len(given) - 1):
         assert index.position[given[position][0]] == position and given[position][0] in index.position
+        assert index.trials.registry_id(position) == given[position][0]
     assert "NCT00000000" not in index.position and index.position.get("NCT00000000") is None
     with pytest.raises(IndexError):
         index.trials[len(given)]

@@ -188,6 +188,11 @@ class TrialTable(Sequence[TrialSpec]):
     def __iter__(self):  # type: ignore[no-untyped-def]
         return (self[i] for i in range(len(self)))
 
+    def registry_id(self, position: int) -> str:
+        """The registry id at a position, without making the trial's TrialSpec."""
+        kept = self._kept.get(position)
+        return kept.registry_id if kept is not None else self._ids[position].decode()
+
     def position_of(self, registry_id: str) -> int | None:
         if self._sorted is None or not len(self._sorted):
             return None
@@ -236,7 +241,7 @@ class CatalogIndex:
     outcomes each rule allows); built from the question bank.
     """
 
-    def __init__(self, trials: Sequence[TrialSpec], answers: Mapping[str, Collection[str]] | None = None,
+    def __init__(self, trials: Iterable[TrialSpec], answers: Mapping[str, Collection[str]] | None = None,
                  sites: Iterable[Sequence[Site]] | None = None):
         """`sites`: each trial's located sites, in catalog order, when the trials do not carry
         them (the snapshot passes them here so that only the index's arrays keep them)."""
@@ -439,8 +444,8 @@ class Screening:
         """The group's trials from the start-th to before the stop-th, each with its reasons."""
         assessor = self._assessor or Assessor(self.facts)
         self._assessor = assessor
-        return [TrialOutcome(self.index.trials[p], assessor.assess(self.index.trials[p].criteria))
-                for p in self.positions(group, start, stop)]
+        trials = [self.index.trials[p] for p in self.positions(group, start, stop)]
+        return [TrialOutcome(trial, assessor.assess(trial.criteria)) for trial in trials]
 
 
 def screen(index: CatalogIndex, facts: Mapping[str, Any], conditions: Collection[str] | None,

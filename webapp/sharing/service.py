@@ -213,7 +213,7 @@ def write_verdict_counts() -> None:
                     counts += mask_of(verdicts[n], index.size)
                 for position in np.flatnonzero(counts).tolist():
                     yield {"day": day, "link_code": link_code, "language": language, "event": VERDICT,
-                           "registry_id": index.trials[position].registry_id, "verdict": verdict.value,
+                           "registry_id": index.trials.registry_id(position), "verdict": verdict.value,
                            "count": int(counts[position])}
 
     try:

@@ -344,7 +344,7 @@ def preview():  # type: ignore[no-untyped-def]
         bits = 0
         for fact in facts:
             bits |= index.fact_studies.get(fact, 0)
-        return [index.trials[p].registry_id for p in positions_of(bits & within, 0, 20)]
+        return [index.trials.registry_id(p) for p in positions_of(bits & within, 0, 20)]
 
     texts = current.question_texts("en")
     rows = [(q, texts[q.id], q in steps.remaining, serving(list(q.facts)),
