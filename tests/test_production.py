@@ -47,9 +47,11 @@ def gunicorn_options() -> list[str]:
 
 @contextmanager
 def gunicorn(database_url: str, instance: Path, workers: int = 2, environment: dict | None = None,
-             options: tuple[str, ...] = ()) -> Iterator[int]:
+             options: tuple[str, ...] = (), every_worker_ready: bool = False) -> Iterator[int]:
     """A gunicorn server on 127.0.0.1 (two workers unless told); yields its port. Its output
-    is in instance/gunicorn.log."""
+    is in instance/gunicorn.log. With every_worker_ready (and webapp.gunicorn_conf, whose workers
+    say "ready to serve" once warmed up) it yields only when all the workers serve, not just
+    the first."""
     port = free_port()
     instance.mkdir()
     environment = {**os.environ, "SECRET_KEY": "shared-by-every-server", "DATABASE_URL": database_url,
@@ -70,6 +72,9 @@ def gunicorn(database_url: str, instance: Path, workers: int = 2, environment: d
             except OSError:
                 assert time.monotonic() < deadline, "gunicorn did not start in 60 s"
                 time.sleep(0.2)
+        while every_worker_ready and (instance / "gunicorn.log").read_text().count('"ready to serve"') < workers:
+            assert server.poll() is None and time.monotonic() < deadline, (instance / "gunicorn.log").read_text()
+            time.sleep(0.2)
         yield port
     finally:
         server.terminate()
@@ -142,16 +147,20 @@ def record_figure(name: str, through: int) -> None:
     FIGURES.write_text(json.dumps(figures, indent=1))
 
 
-def sign_in_attempts(port: int, attempts: int) -> list[int]:
-    """Wrong-password sign-ins for one address, each from a fresh session as a script would."""
-    statuses = []
-    for _ in range(attempts):
+def sign_in_attempts(port: int, attempts: int, clients: int = 1) -> list[int]:
+    """Wrong-password sign-ins for one address, each from a fresh session as a script would,
+    sent by `clients` scripts at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def attempt(_: int) -> int:
         status, html, cookie, _ = request(port, "GET", "/staff/login")
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
         status, _, _, _ = request(port, "POST", "/staff/login", cookie,
                                   {"csrf_token": token, "email": "someone@clinic.example", "password": "a wrong guess here"})
-        statuses.append(status)
-    return statuses
+        return status
+
+    with ThreadPoolExecutor(clients) as pool:
+        return list(pool.map(attempt, range(attempts)))
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL is set by `make test` (scripts/ensure-redis.sh)")
@@ -181,8 +190,12 @@ def test_memory_limits_with_several_workers_warn_at_start_up(database_url, tmp_p
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    with gunicorn(database_url, tmp_path / "memory", workers=4, options=("-c", "python:webapp.gunicorn_conf")) as port:
-        statuses = sign_in_attempts(port, 40)
+    with gunicorn(database_url, tmp_path / "memory", workers=4, options=("-c", "python:webapp.gunicorn_conf"),
+                  every_worker_ready=True) as port:
+        # Four scripts at once, once all four workers serve: a worker busy with one guess
+        # cannot take the next, so the guesses spread over the workers. (One after another,
+        # or while the others still warm up, one worker could take all 40 and refuse 30.)
+        statuses = sign_in_attempts(port, 40, clients=4)
         request(port, "GET", "/en/questions/conditions")
         request(port, "GET", "/s/somecode")
     log = (tmp_path / "memory" / "gunicorn.log").read_text()

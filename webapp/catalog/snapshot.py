@@ -415,15 +415,20 @@ def warm_up(app: Any) -> None:
     gunicorn calls it in each worker before it serves (`webapp.gunicorn_conf`)."""
     from ..geo import place_table, zip_table
 
+    started = time.monotonic()
     zip_table()
     place_table()
+    fields: dict[str, Any] = {"pid": os.getpid()}
     with app.app_context():
         try:
-            snapshot()
+            fields["studies"] = len(snapshot().index.trials)
         except (DBAPIError, PoolTimeout):
             app.logger.warning("database unavailable at start: the catalog is read on the first request")
         finally:
             db.session.remove()
+    # One line per worker, so operators (and the tests) can tell when every worker serves.
+    fields["seconds"] = round(time.monotonic() - started, 2)
+    app.logger.info("ready to serve", extra={"fields": fields})
 
 
 def catalog_index() -> CatalogIndex:
