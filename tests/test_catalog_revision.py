@@ -87,12 +87,12 @@ def test_a_staff_save_is_not_locked_out_while_a_worker_reads_the_catalog(app):
         try:
             rows = reader.execute(select(Criterion.id))
             assert rows.fetchone() is not None  # the read is under way
+            # The read stays open until after the save, so a save that had to wait for it would
+            # give up after its second with "database is locked" (or PostgreSQL's lock timeout).
             writer = create_engine(url, connect_args=wait_a_second)
-            started = time.monotonic()
             with writer.begin() as connection:
                 connection.execute(text("UPDATE catalog_info SET value = 'staff-save' WHERE key = 'revision'"))
             writer.dispose()
-            assert time.monotonic() - started < 0.9
             assert rows.fetchone() is not None  # and the read goes on
             rows.close()
         finally:
