@@ -60,9 +60,10 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"],
                                                    **postgresql_engine_options(app)}
     elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": {
-            "timeout": app.config["SQLITE_BUSY_SECONDS"], **options.get("connect_args", {})}}
+        from .sqlite_settings import sqlite_engine_options
+
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+                                                   **sqlite_engine_options(app)}
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.instance_secret_key(app.instance_path)
     app.session_interface = EncryptedSessionInterface()

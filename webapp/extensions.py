@@ -3,7 +3,6 @@
 This module imports nothing of the app, so any module may import it without a cycle.
 """
 
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -15,22 +14,11 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
 
 class Base(DeclarativeBase):
     pass
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_write_ahead_log(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite keeps a write-ahead log: readers (a worker reading the whole catalog for its
-    index, seconds at registry scale) and a writer (a staff save) no longer lock each other
-    out; only two writers at once still take turns. The mode stays with the database file."""
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
 
 class Migrations:
