@@ -215,6 +215,7 @@ def test_the_index_keeps_its_trials_as_columns_and_gives_back_the_same_trials(do
         assert index.position[given[position][0]] == position and given[position][0] in index.position
         assert index.trials.registry_id(position) == given[position][0]
     assert "NCT00000000" not in index.position and index.position.get("NCT00000000") is None
+    assert list(index.position) == [g[0] for g in given] and len(index.position) == len(given)
     with pytest.raises(IndexError):
         index.trials[len(given)]
     assert [[(c.fact, str(c.operator.value)) for c in t.criteria] for t in index.trials] == \

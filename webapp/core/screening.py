@@ -222,7 +222,7 @@ class Positions(Mapping[str, int]):
         return len(self._table)
 
     def __iter__(self):  # type: ignore[no-untyped-def]
-        return (t.registry_id for t in self._table)
+        return (self._table.registry_id(i) for i in range(len(self._table)))
 
 
 class _Rule:
